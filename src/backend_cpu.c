@@ -72,7 +72,7 @@ static vitc_status prepare_linear(const char *name, const struct vitc_safetensor
                                   struct vitc_linear *l)
 {
     size_t n_floats = 0, bytes = 0;
-    if (!l->weight || l->packed) {
+    if (!vitc_linear_present(l) || l->packed) {
         return VITC_OK;
     }
     if (l->n_out <= 0 || l->n_in <= 0 ||
@@ -86,9 +86,27 @@ static vitc_status prepare_linear(const char *name, const struct vitc_safetensor
         return vitc_error(VITC_ERR_NOMEM, "%s: out of memory packing weights (%zu bytes)", name,
                           bytes);
     }
-    vitc_kernels_pack_linear(l->weight, (size_t)l->n_out, (size_t)l->n_in, p);
+    const float *W = l->weight;
+    float *joined = NULL;
+    if (!W) {
+        /* Parts are joined for the packer one layer at a time, then dropped. */
+        joined = vitc_mem_alloc_aligned(bytes);
+        if (!joined) {
+            vitc_mem_free_aligned(p);
+            return vitc_error(VITC_ERR_NOMEM, "%s: out of memory packing weights (%zu bytes)",
+                              name, bytes);
+        }
+        vitc_linear_copy_rows(l, 0, (size_t)l->n_out, joined);
+        W = joined;
+    }
+    vitc_kernels_pack_linear(W, (size_t)l->n_out, (size_t)l->n_in, p);
+    vitc_mem_free_aligned(joined);
     l->packed = p;
-    release_range(st, l->weight, (size_t)l->n_out * (size_t)l->n_in * sizeof(float));
+    size_t n_parts = l->n_parts ? (size_t)l->n_parts : 1;
+    size_t part_bytes = (size_t)l->n_out / n_parts * (size_t)l->n_in * sizeof(float);
+    for (size_t i = 0; i < n_parts; i++) {
+        release_range(st, l->n_parts ? l->parts[i] : l->weight, part_bytes);
+    }
     return VITC_OK;
 }
 

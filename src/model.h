@@ -15,9 +15,17 @@
 #include "vitc.h"
 
 /* y = x W^T + b. weight and bias are float32, owned by the model (either
- * inside the read-only safetensors mapping or in the model's arena). */
+ * inside the read-only safetensors mapping or in the model's arena). A
+ * weight stored as several tensors (q, k, v) is not copied into one at
+ * load: parts[] names each block of rows, so a backend packing it reads the
+ * file once and no fused fp32 copy stays resident. */
+#define VITC_LINEAR_MAX_PARTS 3
 struct vitc_linear {
-    const float *weight;  /* (n_out, n_in); NULL when the layer is absent */
+    const float *weight;  /* (n_out, n_in); NULL when the layer is absent
+                             or when it comes in parts                   */
+    const float *parts[VITC_LINEAR_MAX_PARTS]; /* n_parts blocks of
+                             (n_out / n_parts, n_in) rows, in order      */
+    int n_parts;          /* 0: the weight is `weight`                   */
     const float *bias;    /* (n_out) or NULL for no bias                  */
     int n_out, n_in;
     void *packed;         /* backend-prepared copy of weight, or NULL;
@@ -28,7 +36,8 @@ struct vitc_linear {
 struct vitc_layer_weights {
     const float *ln_before_w, *ln_before_b; /* (hidden)                  */
     struct vitc_linear qkv;      /* (3*hidden, hidden): rows q, then k, then v,
-                                    fused once at load; bias NULL without qkv_bias */
+                                    in three parts; the bias (3*hidden) fused
+                                    at load, NULL without qkv_bias         */
     struct vitc_linear attn_out; /* (hidden, hidden)                      */
     const float *ln_after_w, *ln_after_b;   /* (hidden)                  */
     struct vitc_linear fc1;      /* intermediate.dense (intermediate, hidden) */
@@ -45,6 +54,25 @@ struct vitc_weights {
     struct vitc_linear pooler;     /* (hidden, hidden); weight NULL if absent */
     struct vitc_linear classifier; /* (num_labels, hidden); weight NULL if absent */
 };
+
+/* True when the layer has a weight (whole or in parts). */
+static inline int vitc_linear_present(const struct vitc_linear *l)
+{
+    return l->weight != NULL || l->n_parts > 0;
+}
+
+/* Row r (< n_out) of a present layer's weight, whole or in parts. */
+static inline const float *vitc_linear_row(const struct vitc_linear *l, size_t r)
+{
+    if (l->n_parts == 0) {
+        return l->weight + r * (size_t)l->n_in;
+    }
+    size_t rows = (size_t)l->n_out / (size_t)l->n_parts;
+    return l->parts[r / rows] + (r % rows) * (size_t)l->n_in;
+}
+
+/* Copies rows [r0, r0 + n) of a present layer's weight into dst (n, n_in). */
+void vitc_linear_copy_rows(const struct vitc_linear *l, size_t r0, size_t n, float *dst);
 
 struct vitc_safetensors;
 

@@ -185,7 +185,7 @@ static vitc_status take(struct loader *L, const char *name, struct shape want, c
     return VITC_OK;
 }
 
-/* Converts a tensor into a given place of the arena (the fused q/k/v). */
+/* Converts a tensor into a given place of the arena (the fused q/k/v bias). */
 static vitc_status take_into(struct loader *L, const char *name, struct shape want, float *dst)
 {
     const struct vitc_st_tensor *t = NULL;
@@ -212,20 +212,20 @@ static vitc_status take_linear(struct loader *L, const char *wname, const char *
     return s;
 }
 
-/* q, k, v fused as rows q then k then v: weight (3H, H), bias (3H) or NULL. */
+/* q, k, v as one linear of rows q then k then v: weight (3H, H) in three
+ * parts (views, converted only when the file's dtype needs it), bias (3H)
+ * fused in the arena or NULL. */
 static vitc_status take_qkv(struct loader *L, int layer, struct vitc_linear *qkv)
 {
     static const char *const part[3] = {"query", "key", "value"};
     const struct vitc_config *c = &L->m->cfg;
     size_t H = (size_t)c->hidden_size;
-    float *w = reserve(L, 3 * H * H);
     float *b = c->qkv_bias ? reserve(L, 3 * H) : NULL;
     char suffix[64];
     vitc_status s;
     for (int j = 0; j < 3; j++) {
         snprintf(suffix, sizeof suffix, "attention.attention.%s.weight", part[j]);
-        s = take_into(L, lname(L, layer, suffix), (struct shape){2, {H, H}},
-                      w ? w + (size_t)j * H * H : NULL);
+        s = take(L, lname(L, layer, suffix), (struct shape){2, {H, H}}, &qkv->parts[j]);
         if (s != VITC_OK) {
             return s;
         }
@@ -244,11 +244,20 @@ static vitc_status take_qkv(struct loader *L, int layer, struct vitc_linear *qkv
             return s;
         }
     }
-    qkv->weight = w;
+    qkv->weight = NULL;
+    qkv->n_parts = 3;
     qkv->bias = b;
     qkv->n_out = (int)(3 * H);
     qkv->n_in = (int)H;
     return VITC_OK;
+}
+
+void vitc_linear_copy_rows(const struct vitc_linear *l, size_t r0, size_t n, float *dst)
+{
+    size_t K = (size_t)l->n_in;
+    for (size_t r = 0; r < n; r++) {
+        memcpy(dst + r * K, vitc_linear_row(l, r0 + r), K * sizeof *dst);
+    }
 }
 
 static vitc_status take_layer(struct loader *L, int i, struct vitc_layer_weights *lw)

@@ -124,7 +124,7 @@ static const float *view_of(const struct vitc_model *m, const char *name)
             char n[64];
             snprintf(n, sizeof n, "attention.attention.%s.weight", qkv[j]);
             if (!strcmp(rest, n)) {
-                return l->qkv.weight + j * H * H;
+                return l->qkv.parts[j];
             }
             snprintf(n, sizeof n, "attention.attention.%s.bias", qkv[j]);
             if (!strcmp(rest, n)) {
