@@ -279,12 +279,10 @@ int main(int argc, char **argv)
            "time; per core: FLOP / CPU seconds of all threads, against the per-core peak of a\n"
            "register-only FMA loop timed in its own CPU time, so a busy machine (threads\n"
            "descheduled) lowers the first figures but not the efficiency.\n");
-    size_t maxN = 3072, maxK = 3072, maxM = 1576, floats = 0;
+    size_t maxN = 3072, maxK = 3072, maxM = 1576;
     float *x = malloc(maxM * maxK * sizeof *x), *y = malloc(maxM * maxN * sizeof *y);
     float *yr = malloc(maxM * maxN * sizeof *yr), *W = malloc(maxN * maxK * sizeof *W);
     float *b = malloc(maxN * sizeof *b);
-    vitc_kernels_packed_floats(maxN, maxK, &floats);
-    float *P = malloc(floats * sizeof *P);
     for (size_t i = 0; i < maxM * maxK; i++) {
         x[i] = frand();
     }
@@ -320,9 +318,12 @@ int main(int argc, char **argv)
                    "%peak");
             for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
                 const struct shape *s = &shapes[si];
-                vitc_kernels_pack_linear(W, s->N, s->K, P);
                 struct vitc_linear l = {
-                    .weight = W, .bias = b, .n_out = (int)s->N, .n_in = (int)s->K, .packed = P};
+                    .weight = W, .bias = b, .n_out = (int)s->N, .n_in = (int)s->K};
+                if (vitc_cpu_prepare_linear(&l, VITC_PRECISION_FP32) != VITC_OK) {
+                    fprintf(stderr, "%s\n", vitc_last_error());
+                    return 1;
+                }
                 for (size_t mi = 0; mi < 2; mi++) {
                     size_t M = Ms[mi];
                     /* Validate before timing: the table against the reference. */
@@ -348,6 +349,7 @@ int main(int argc, char **argv)
                     printf("  %-24s %6zu %10.3f %10.1f %9.1f %6.1f%%\n", s->name, M, wall * 1e3,
                            gflop / wall, gflop / cpu, peak > 0 ? 100.0 * gflop / cpu / peak : 0.0);
                 }
+                vitc_cpu_unprepare_linear(&l);
             }
             vitc_backend_free(be);
             vitc_backend_free(ref);
@@ -358,7 +360,6 @@ int main(int argc, char **argv)
     free(yr);
     free(W);
     free(b);
-    free(P);
     if (model_table) {
         setenv("VITC_CPU", model_table, 1);
         free(model_table);

@@ -170,8 +170,15 @@ typedef enum vitc_precision {
     VITC_PRECISION_TF32
 } vitc_precision;
 
+/* The precision a model computes in, chosen at load, when its weights are
+ * converted once. CPU: FP32 (the reference), BF16 (bf16 weights and GEMM
+ * inputs, fp32 accumulation; LayerNorm, softmax, GELU and the residual
+ * stream in fp32), INT8 (per-output-channel symmetric int8 weights, dynamic
+ * per-token uint8 activations, int32 accumulation; the rest in fp32). The
+ * patch embedding, pooler and classifier stay fp32 in every CPU mode.
+ * FP16 and TF32 are for a CUDA ctx; a CPU ctx refuses them. */
 typedef struct vitc_model_params {
-    vitc_precision precision; /* compute precision of the weights (FP32) */
+    vitc_precision precision; /* default FP32 */
 } vitc_model_params;
 
 VITC_API vitc_model_params vitc_model_default_params(void);

@@ -96,6 +96,22 @@ void vitc_backend_free(struct vitc_be *be);
 vitc_status vitc_backend_cpu_new(int n_threads, size_t max_tokens, size_t max_head_dim,
                                  struct vitc_be **out);
 
+/* The CPU backend for a model computing in `precision` (FP32, BF16 or
+ * INT8; FP16 and TF32 fail with VITC_ERR_UNSUPPORTED): max_k is the largest
+ * linear input width (sizes the bf16/int8 conversion scratch). */
+struct vitc_cpu_backend_params {
+    int n_threads;
+    size_t max_tokens, max_head_dim, max_k;
+    vitc_precision precision;
+};
+vitc_status vitc_backend_cpu_create(const struct vitc_cpu_backend_params *p, struct vitc_be **out);
+
+/* Prepares one linear's weights for the CPU backend in a precision (FP32,
+ * BF16 or INT8) into l->packed, as model loading does for every layer; and
+ * frees them. For tests and benchmarks that build layers by hand. */
+vitc_status vitc_cpu_prepare_linear(struct vitc_linear *l, vitc_precision precision);
+void vitc_cpu_unprepare_linear(struct vitc_linear *l);
+
 /* Threads of a CPU backend (for reports and tests). */
 int vitc_backend_cpu_n_threads(const struct vitc_be *be);
 

@@ -22,15 +22,28 @@
 /* Rows per LayerNorm task, enough to amortise the task handout. */
 #define LAYERNORM_ROWS 8
 
+/* What vitc_linear.packed points to: the weight in the precision the model
+ * computes in, one allocation (this header, then the panels, then the int8
+ * scales and column sums). */
+struct cpu_packed {
+    vitc_precision precision; /* FP32, BF16 or INT8                      */
+    const void *panels;       /* float, uint16_t (bf16) or int8_t panels  */
+    const float *scale;       /* int8: (n_panels * NB), else NULL         */
+    const int32_t *sum;       /* int8: (n_panels * NB), else NULL         */
+};
+#define PACKED_HEADER 64 /* keeps the panels 64-byte aligned */
+
 struct cpu_backend {
     struct vitc_be base;
     const struct vitc_cpu_kernels *k;
+    const struct vitc_lowp_kernels *lowp; /* bf16 or int8 table, or NULL */
+    vitc_precision precision;
     struct vitc_threadpool *pool;
     float *work;        /* (n_threads, work_floats) per-thread scratch   */
     size_t work_floats; /* per thread: the larger of the attention scratch,
                            (max_head_dim + VITC_ATTN_ROWS) * max_tokens, and
                            the table's linear scratch; a multiple of 16  */
-    size_t max_tokens, max_head_dim;
+    size_t max_tokens, max_head_dim, max_k;
 };
 
 static struct cpu_backend *cpu(struct vitc_be *be)
@@ -68,21 +81,47 @@ static void release_range(const struct vitc_safetensors *st, const void *p, size
     }
 }
 
-static vitc_status prepare_linear(const char *name, const struct vitc_safetensors *st,
-                                  struct vitc_linear *l)
+/* Bytes of panels (and int8 scale + sum entries) for one layer. */
+static int packed_layout(vitc_precision precision, size_t N, size_t K, size_t *panel_bytes,
+                         size_t *n_cols)
 {
-    size_t n_floats = 0, bytes = 0;
+    size_t elems = 0;
+    *n_cols = (N + VITC_PACK_NB - 1) / VITC_PACK_NB * VITC_PACK_NB;
+    switch (precision) {
+    case VITC_PRECISION_BF16:
+        return vitc_kernels_packed_bf16_elems(N, K, &elems) ||
+               vitc_mul_size(elems, sizeof(uint16_t), panel_bytes);
+    case VITC_PRECISION_INT8:
+        return K > VITC_I8_MAX_K || vitc_kernels_packed_i8_bytes(N, K, panel_bytes);
+    default:
+        return vitc_kernels_packed_floats(N, K, &elems) ||
+               vitc_mul_size(elems, sizeof(float), panel_bytes);
+    }
+}
+
+static vitc_status prepare_linear(const char *name, const struct vitc_safetensors *st,
+                                  vitc_precision precision, struct vitc_linear *l)
+{
+    size_t panel_bytes = 0, n_cols = 0, bytes = 0, src_bytes = 0;
     if (!vitc_linear_present(l) || l->packed) {
         return VITC_OK;
     }
-    if (l->n_out <= 0 || l->n_in <= 0 ||
-        vitc_kernels_packed_floats((size_t)l->n_out, (size_t)l->n_in, &n_floats) ||
-        vitc_mul_size(n_floats, sizeof(float), &bytes)) {
+    size_t N = (size_t)(l->n_out > 0 ? l->n_out : 0), K = (size_t)(l->n_in > 0 ? l->n_in : 0);
+    if (N == 0 || K == 0 || packed_layout(precision, N, K, &panel_bytes, &n_cols) ||
+        vitc_add_size(panel_bytes, PACKED_HEADER + n_cols * (sizeof(float) + sizeof(int32_t)),
+                      &bytes) ||
+        vitc_mul_size(N * K, sizeof(float), &src_bytes)) {
+        if (precision == VITC_PRECISION_INT8 && K > VITC_I8_MAX_K) {
+            return vitc_error(VITC_ERR_UNSUPPORTED,
+                              "%s: int8 linear with %zu inputs exceeds the %d an int32 "
+                              "accumulator holds exactly",
+                              name, K, VITC_I8_MAX_K);
+        }
         return vitc_error(VITC_ERR_INVALID_ARG, "%s: linear layer of impossible shape (%d, %d)",
                           name, l->n_out, l->n_in);
     }
-    float *p = vitc_mem_alloc_aligned(bytes);
-    if (!p) {
+    unsigned char *block = vitc_mem_alloc_aligned(bytes);
+    if (!block) {
         return vitc_error(VITC_ERR_NOMEM, "%s: out of memory packing weights (%zu bytes)", name,
                           bytes);
     }
@@ -90,24 +129,52 @@ static vitc_status prepare_linear(const char *name, const struct vitc_safetensor
     float *joined = NULL;
     if (!W) {
         /* Parts are joined for the packer one layer at a time, then dropped. */
-        joined = vitc_mem_alloc_aligned(bytes);
+        joined = vitc_mem_alloc_aligned(src_bytes);
         if (!joined) {
-            vitc_mem_free_aligned(p);
+            vitc_mem_free_aligned(block);
             return vitc_error(VITC_ERR_NOMEM, "%s: out of memory packing weights (%zu bytes)",
-                              name, bytes);
+                              name, src_bytes);
         }
-        vitc_linear_copy_rows(l, 0, (size_t)l->n_out, joined);
+        vitc_linear_copy_rows(l, 0, N, joined);
         W = joined;
     }
-    vitc_kernels_pack_linear(W, (size_t)l->n_out, (size_t)l->n_in, p);
+    struct cpu_packed *pk = (struct cpu_packed *)(void *)block;
+    unsigned char *panels = block + PACKED_HEADER;
+    float *scale = (float *)(void *)(panels + panel_bytes);
+    int32_t *sum = (int32_t *)(void *)(scale + n_cols);
+    *pk = (struct cpu_packed){.precision = precision, .panels = panels};
+    switch (precision) {
+    case VITC_PRECISION_BF16:
+        vitc_kernels_pack_linear_bf16(W, N, K, (uint16_t *)(void *)panels);
+        break;
+    case VITC_PRECISION_INT8:
+        vitc_kernels_pack_linear_i8(W, N, K, (int8_t *)(void *)panels, scale, sum);
+        pk->scale = scale;
+        pk->sum = sum;
+        break;
+    default:
+        pk->precision = VITC_PRECISION_FP32;
+        vitc_kernels_pack_linear(W, N, K, (float *)(void *)panels);
+        break;
+    }
     vitc_mem_free_aligned(joined);
-    l->packed = p;
+    l->packed = pk;
     size_t n_parts = l->n_parts ? (size_t)l->n_parts : 1;
-    size_t part_bytes = (size_t)l->n_out / n_parts * (size_t)l->n_in * sizeof(float);
     for (size_t i = 0; i < n_parts; i++) {
-        release_range(st, l->n_parts ? l->parts[i] : l->weight, part_bytes);
+        release_range(st, l->n_parts ? l->parts[i] : l->weight, src_bytes / n_parts);
     }
     return VITC_OK;
+}
+
+vitc_status vitc_cpu_prepare_linear(struct vitc_linear *l, vitc_precision precision)
+{
+    return prepare_linear("linear", NULL, precision, l);
+}
+
+void vitc_cpu_unprepare_linear(struct vitc_linear *l)
+{
+    vitc_mem_free_aligned(l->packed);
+    l->packed = NULL;
 }
 
 static void unprepare_linear(struct vitc_linear *l)
@@ -121,21 +188,27 @@ vitc_status vitc_model_prepare_weights(struct vitc_model *m)
     const char *name = m->dir ? m->dir : "model";
     struct vitc_weights *w = &m->w;
     const struct vitc_safetensors *st = m->st;
+    vitc_precision precision = m->params.precision;
+    if (precision == VITC_PRECISION_FP16 || precision == VITC_PRECISION_TF32) {
+        return VITC_OK; /* computed on a device only, from the model's own weights */
+    }
     if (st) {
         release_range(st, st->bytes, st->size);
     }
-    vitc_status s = prepare_linear(name, st, &w->patch);
+    /* The patch embedding (2% of the work, raw pixels in) stays fp32. */
+    vitc_status s = prepare_linear(name, st, VITC_PRECISION_FP32, &w->patch);
     for (int i = 0; s == VITC_OK && w->layers && i < m->cfg.num_hidden_layers; i++) {
         struct vitc_layer_weights *l = &w->layers[i];
-        if ((s = prepare_linear(name, st, &l->qkv)) != VITC_OK ||
-            (s = prepare_linear(name, st, &l->attn_out)) != VITC_OK ||
-            (s = prepare_linear(name, st, &l->fc1)) != VITC_OK) {
+        if ((s = prepare_linear(name, st, precision, &l->qkv)) != VITC_OK ||
+            (s = prepare_linear(name, st, precision, &l->attn_out)) != VITC_OK ||
+            (s = prepare_linear(name, st, precision, &l->fc1)) != VITC_OK) {
             break;
         }
-        s = prepare_linear(name, st, &l->fc2);
+        s = prepare_linear(name, st, precision, &l->fc2);
     }
-    if (s == VITC_OK && (s = prepare_linear(name, st, &w->pooler)) == VITC_OK) {
-        s = prepare_linear(name, st, &w->classifier);
+    /* The heads are a few rows each: fp32 keeps the logits' ranking exact. */
+    if (s == VITC_OK && (s = prepare_linear(name, st, VITC_PRECISION_FP32, &w->pooler)) == VITC_OK) {
+        s = prepare_linear(name, st, VITC_PRECISION_FP32, &w->classifier);
     }
     if (s != VITC_OK) {
         vitc_model_unprepare_weights(m);
@@ -197,7 +270,9 @@ static vitc_status cpu_copy(struct vitc_be *be, float *dst, const float *src, si
 struct linear_job {
     const struct cpu_backend *b;
     const float *x;    /* (M, K)            */
-    const float *wp;   /* (n_panels, K, NB) */
+    const float *wp;   /* fp32: (n_panels, K, NB) */
+    const struct cpu_packed *pk;               /* bf16 / int8: the weight */
+    const struct vitc_lowp_kernels *lowp;      /* and its table, else NULL */
     const float *bias; /* (N) or NULL       */
     const float *res;  /* (M, N) or NULL    */
     float *y;          /* (M, N)            */
@@ -221,10 +296,23 @@ static void linear_task(void *arg, size_t task, int ith)
     size_t m0 = (task / j->n_nblocks) * j->mb, n0 = (task % j->n_nblocks) * j->nb;
     size_t rows = j->M - m0 < j->mb ? j->M - m0 : j->mb;
     size_t cols = j->N - n0 < j->nb ? j->N - n0 : j->nb;
+    float *scratch = j->b->work + (size_t)ith * j->b->work_floats;
+    if (j->lowp) {
+        const struct cpu_packed *pk = j->pk;
+        size_t kg = pk->precision == VITC_PRECISION_INT8 ? VITC_I8_KGROUP : VITC_BF16_KGROUP;
+        size_t elem = pk->precision == VITC_PRECISION_INT8 ? 1 : sizeof(uint16_t);
+        size_t Kp = (j->K + kg - 1) / kg * kg;
+        j->lowp->linear_block(rows, cols, j->K, j->x + m0 * j->K, j->K,
+                              (const unsigned char *)pk->panels + n0 * Kp * elem,
+                              pk->scale ? pk->scale + n0 : NULL, pk->sum ? pk->sum + n0 : NULL,
+                              j->bias ? j->bias + n0 : NULL,
+                              j->res ? j->res + m0 * j->N + n0 : NULL, j->y + m0 * j->N + n0,
+                              j->N, j->act, scratch);
+        return;
+    }
     k->linear_block(rows, cols, j->K, j->x + m0 * j->K, j->K, j->wp + n0 * j->K,
                     j->bias ? j->bias + n0 : NULL, j->res ? j->res + m0 * j->N + n0 : NULL,
-                    j->y + m0 * j->N + n0, j->N, j->act,
-                    j->b->work + (size_t)ith * j->b->work_floats);
+                    j->y + m0 * j->N + n0, j->N, j->act, scratch);
 }
 
 static vitc_status cpu_linear(struct vitc_be *be, const struct vitc_linear *w, const float *x,
@@ -238,10 +326,20 @@ static vitc_status cpu_linear(struct vitc_be *be, const struct vitc_linear *w, c
     if (M == 0) {
         return VITC_OK;
     }
+    const struct cpu_packed *pk = w->packed;
+    if (pk->precision != VITC_PRECISION_FP32 &&
+        (pk->precision != b->precision || !b->lowp || (size_t)w->n_in > b->max_k)) {
+        return vitc_error(VITC_ERR_BACKEND,
+                          "cpu backend: linear (%d, %d) was prepared for a precision or size "
+                          "this ctx was not made for",
+                          w->n_out, w->n_in);
+    }
     struct linear_job j = {
         .b = b,
         .x = x,
-        .wp = w->packed,
+        .wp = pk->panels,
+        .pk = pk,
+        .lowp = pk->precision != VITC_PRECISION_FP32 ? b->lowp : NULL,
         .bias = w->bias,
         .res = res,
         .y = y,
@@ -251,10 +349,12 @@ static vitc_status cpu_linear(struct vitc_be *be, const struct vitc_linear *w, c
         .act = act,
     };
     const struct vitc_cpu_kernels *k = b->k;
-    size_t n_mblocks = (M + k->mc - 1) / k->mc, n_nblocks = (j.N + k->nc - 1) / k->nc;
-    j.mb = even_block(M, n_mblocks, k->mr);
-    j.nb = even_block(j.N, n_nblocks, k->nr);
-    j.nb = j.nb < k->nc ? j.nb : k->nc;
+    size_t mc = j.lowp ? j.lowp->mc : k->mc, nc = j.lowp ? j.lowp->nc : k->nc;
+    size_t mr = j.lowp ? j.lowp->mr : k->mr, nr = j.lowp ? j.lowp->nr : k->nr;
+    size_t n_mblocks = (M + mc - 1) / mc, n_nblocks = (j.N + nc - 1) / nc;
+    j.mb = even_block(M, n_mblocks, mr);
+    j.nb = even_block(j.N, n_nblocks, nr);
+    j.nb = j.nb < nc ? j.nb : nc;
     j.n_nblocks = (j.N + j.nb - 1) / j.nb;
     n_mblocks = (M + j.mb - 1) / j.mb;
     vitc_threadpool_parallel_for(b->pool, n_mblocks * j.n_nblocks, linear_task, &j);
@@ -419,33 +519,66 @@ void vitc_backend_free(struct vitc_be *be)
 vitc_status vitc_backend_cpu_new(int n_threads, size_t max_tokens, size_t max_head_dim,
                                  struct vitc_be **out)
 {
+    struct vitc_cpu_backend_params p = {
+        .n_threads = n_threads,
+        .max_tokens = max_tokens,
+        .max_head_dim = max_head_dim,
+        .precision = VITC_PRECISION_FP32,
+    };
+    return vitc_backend_cpu_create(&p, out);
+}
+
+vitc_status vitc_backend_cpu_create(const struct vitc_cpu_backend_params *p, struct vitc_be **out)
+{
     struct cpu_backend *b = NULL;
     const struct vitc_cpu_kernels *k = NULL;
-    size_t per_thread = 0, total = 0, bytes = 0;
+    const struct vitc_lowp_kernels *lowp = NULL;
+    size_t per_thread = 0, lowp_scratch = 0, total = 0, bytes = 0;
     vitc_status s = VITC_OK;
+    int n_threads = p->n_threads;
     if (n_threads < 1 || n_threads > VITC_THREADPOOL_MAX) {
         return vitc_error(VITC_ERR_INVALID_ARG, "cpu backend: n_threads %d is not in 1..%d",
                           n_threads, VITC_THREADPOOL_MAX);
     }
+    switch (p->precision) {
+    case VITC_PRECISION_FP32:
+    case VITC_PRECISION_BF16:
+    case VITC_PRECISION_INT8:
+        break;
+    default:
+        return vitc_error(VITC_ERR_UNSUPPORTED,
+                          "precision %s runs on a CUDA device only; the cpu computes in fp32, "
+                          "bf16 or int8",
+                          p->precision == VITC_PRECISION_FP16 ? "fp16" : "tf32");
+    }
     if ((s = vitc_cpu_kernels_select(&k)) != VITC_OK) {
         return s;
     }
+    if (p->precision != VITC_PRECISION_FP32) {
+        lowp = vitc_cpu_lowp_kernels(p->precision, k);
+    }
     /* Scratch per thread, shared by the ops (one runs at a time): attention's
      * k transposed (d, T) and score rows (VITC_ATTN_ROWS, T), or the linear's
-     * packed activations and partial sums; rounded to 64-byte multiples so
-     * each thread's part stays aligned. */
-    int overflow = vitc_add_size(max_head_dim, VITC_ATTN_ROWS, &per_thread) ||
-                   vitc_mul_size(per_thread, max_tokens, &per_thread);
+     * packed or converted activations and partial sums; rounded to 64-byte
+     * multiples so each thread's part stays aligned. */
+    int overflow = vitc_add_size(p->max_head_dim, VITC_ATTN_ROWS, &per_thread) ||
+                   vitc_mul_size(per_thread, p->max_tokens, &per_thread);
     if (per_thread < k->linear_scratch) {
         per_thread = k->linear_scratch;
+    }
+    if (lowp) {
+        overflow = overflow || vitc_mul_size(lowp->scratch_per_k, p->max_k, &lowp_scratch) ||
+                   vitc_add_size(lowp_scratch, lowp->linear_scratch, &lowp_scratch);
+        per_thread = per_thread < lowp_scratch ? lowp_scratch : per_thread;
     }
     overflow = overflow || vitc_add_size(per_thread, 15, &per_thread);
     per_thread -= per_thread % 16;
     if (overflow || vitc_mul_size(per_thread, (size_t)n_threads, &total) ||
         vitc_mul_size(total, sizeof(float), &bytes)) {
         return vitc_error(VITC_ERR_INVALID_ARG,
-                          "cpu backend: attention scratch for %zu tokens x %zu dims overflows",
-                          max_tokens, max_head_dim);
+                          "cpu backend: scratch for %zu tokens x %zu dims (linears of %zu inputs) "
+                          "overflows",
+                          p->max_tokens, p->max_head_dim, p->max_k);
     }
     b = vitc_mem_calloc(1, sizeof *b);
     if (!b) {
@@ -454,9 +587,12 @@ vitc_status vitc_backend_cpu_new(int n_threads, size_t max_tokens, size_t max_he
     b->base.ops = &cpu_ops;
     b->base.impl = b;
     b->k = k;
+    b->lowp = lowp;
+    b->precision = p->precision;
     b->work_floats = per_thread;
-    b->max_tokens = max_tokens;
-    b->max_head_dim = max_head_dim;
+    b->max_tokens = p->max_tokens;
+    b->max_head_dim = p->max_head_dim;
+    b->max_k = p->max_k;
     b->work = vitc_mem_alloc_aligned(bytes);
     if (!b->work) {
         s = vitc_error(VITC_ERR_NOMEM, "cpu backend: out of memory (%zu bytes of scratch)", bytes);

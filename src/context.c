@@ -125,7 +125,15 @@ vitc_status vitc_ctx_new(const vitc_model *model, const vitc_ctx_params *params,
         return vitc_error(VITC_ERR_NOMEM, "out of memory creating a ctx");
     }
     ctx->model = model;
-    if ((s = vitc_backend_cpu_new(n_threads, n_tokens, head_dim, &ctx->be)) != VITC_OK ||
+    struct vitc_cpu_backend_params bp = {
+        .n_threads = n_threads,
+        .max_tokens = n_tokens,
+        .max_head_dim = head_dim,
+        .max_k = (size_t)(c->intermediate_size > c->hidden_size ? c->intermediate_size
+                                                                 : c->hidden_size),
+        .precision = model->params.precision,
+    };
+    if ((s = vitc_backend_cpu_create(&bp, &ctx->be)) != VITC_OK ||
         (s = vitc_model_acts_new(model, ctx->be, (size_t)p.max_batch, &ctx->acts)) != VITC_OK) {
         vitc_ctx_free(ctx);
         return s;

@@ -22,6 +22,7 @@
 
 static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
 static enum vitc_cpu_isa detected = VITC_ISA_REF; /* written once, under detect_once */
+static unsigned detected_ext;                      /* likewise: vitc_cpu_ext bits   */
 
 #if VITC_X86
 /* XCR0 bits: SSE and AVX state (1, 2), and AVX-512 opmask, upper zmm0-15 and
@@ -58,6 +59,12 @@ static void detect(void)
                   (b & bit_AVX512VL) && (xcr0 & XCR0_ZMM) == XCR0_ZMM;
     if (avx512) {
         detected = VITC_ISA_AVX512;
+        if (c & bit_AVX512VNNI) {
+            detected_ext |= VITC_EXT_AVX512_VNNI;
+        }
+        if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & bit_AVX512BF16)) {
+            detected_ext |= VITC_EXT_AVX512_BF16;
+        }
     }
 }
 #else
@@ -70,6 +77,20 @@ bool vitc_cpu_has(enum vitc_cpu_isa isa)
 {
     pthread_once(&detect_once, detect);
     return isa <= detected;
+}
+
+bool vitc_cpu_has_ext(enum vitc_cpu_ext ext)
+{
+    pthread_once(&detect_once, detect);
+    return (detected_ext & (unsigned)ext) != 0;
+}
+
+const struct vitc_lowp_kernels *vitc_cpu_lowp_kernels(vitc_precision precision,
+                                                      const struct vitc_cpu_kernels *fp32)
+{
+    bool int8 = precision == VITC_PRECISION_INT8;
+    (void)fp32;
+    return int8 ? &vitc_kernels_i8_ref : &vitc_kernels_bf16_ref;
 }
 
 const struct vitc_cpu_kernels *vitc_cpu_kernels_for(enum vitc_cpu_isa isa)

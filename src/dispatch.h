@@ -26,6 +26,21 @@ bool vitc_cpu_has(enum vitc_cpu_isa isa);
 /* The table for isa (NULL when !vitc_cpu_has(isa)). */
 const struct vitc_cpu_kernels *vitc_cpu_kernels_for(enum vitc_cpu_isa isa);
 
+/* Extensions beyond an ISA level, for the low-precision tables. */
+enum vitc_cpu_ext {
+    VITC_EXT_AVX512_BF16 = 1, /* vdpbf16ps                                  */
+    VITC_EXT_AVX512_VNNI = 2, /* vpdpbusd                                   */
+};
+
+/* True when this CPU has the extension (and the zmm state, as for AVX512). */
+bool vitc_cpu_has_ext(enum vitc_cpu_ext ext);
+
+/* The low-precision table matching the fp32 table fp32 (the same
+ * instruction set when the CPU has the extension it needs, else the
+ * portable one). precision: VITC_PRECISION_BF16 or VITC_PRECISION_INT8. */
+const struct vitc_lowp_kernels *vitc_cpu_lowp_kernels(vitc_precision precision,
+                                                      const struct vitc_cpu_kernels *fp32);
+
 /* The table a new backend uses: the best the CPU runs, or the one VITC_CPU
  * names. Fails with VITC_ERR_INVALID_ARG when VITC_CPU names an unknown
  * table or one this CPU cannot run. */

@@ -9,6 +9,7 @@
 #define VITC_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "act.h"
 
@@ -117,5 +118,78 @@ extern const struct vitc_cpu_kernels vitc_kernels_ref;
  * vitc_cpu_has() says the CPU runs them (dispatch.h). */
 extern const struct vitc_cpu_kernels vitc_kernels_avx2;
 extern const struct vitc_cpu_kernels vitc_kernels_avx512;
+
+/* ---- low-precision linears: bf16 and int8 modes ---- */
+
+/* Weights are converted once at load into the same NB-column panels as
+ * fp32, with the k index grouped by the dot-product instruction's width so
+ * one 64-byte panel row is one SIMD operand:
+ *   bf16: packed[p][k/2][j][2] = bf16(W[p*NB + j][k]), K rounded up to 2
+ *         (vdpbf16ps: one 32-bit lane = W[j][k], W[j][k+1]);
+ *   int8: packed[p][k/4][j][4] = q[p*NB + j][k],       K rounded up to 4
+ *         (vpdpbusd: one 32-bit lane = 4 consecutive k).
+ * Padding (columns past N, k past K) is zero. */
+#define VITC_BF16_KGROUP 2
+#define VITC_I8_KGROUP   4
+
+/* Largest K an int8 linear takes: 255 * 127 * K must fit in int32, with
+ * room for the zero-point correction. */
+#define VITC_I8_MAX_K 32768
+
+/* float -> bf16 bits, round to nearest even; NaN stays NaN (quiet). */
+uint16_t vitc_bf16_from_float(float f);
+float vitc_bf16_to_float(uint16_t b);
+
+/* Elements (uint16) of a bf16-packed (N, K) weight; non-zero on overflow. */
+int vitc_kernels_packed_bf16_elems(size_t N, size_t K, size_t *out);
+void vitc_kernels_pack_linear_bf16(const float *restrict W, size_t N, size_t K,
+                                   uint16_t *restrict packed);
+
+/* int8 weights, symmetric per output channel: amax[j] = max_k |W[j][k]|,
+ * q[j][k] = clamp(rint(W[j][k] * (127 / amax[j])), -127, 127),
+ * scale[j] = amax[j] / 127 (q = 0 and scale = 1 for an all-zero row), and
+ * sum[j] = sum_k q[j][k] (for the activations' zero point). packed holds
+ * vitc_kernels_packed_i8_bytes(N, K) bytes; scale and sum hold
+ * ceil(N / NB) * NB entries (zero past N). */
+int vitc_kernels_packed_i8_bytes(size_t N, size_t K, size_t *out);
+void vitc_kernels_pack_linear_i8(const float *restrict W, size_t N, size_t K,
+                                 int8_t *restrict packed, float *restrict scale,
+                                 int32_t *restrict sum);
+
+/* Dynamic per-token activation quantization, asymmetric uint8: with
+ * lo = min(0, min_k x[k]), hi = max(0, max_k x[k]):
+ *   scale = (hi - lo) / 255, inv = 1 / scale (scale = 1 when hi == lo),
+ *   zero = clamp(rint(-lo * inv), 0, 255),
+ *   q[k] = clamp(rint(x[k] * inv) + zero, 0, 255)   (float ops, in this order;
+ * rint rounds half to even, as cvtps2dq does), so every table quantizes a row
+ * to the same bytes. Then a linear's int32 dot products give
+ *   y[i][j] = act(bias[j] + (acc[i][j] - zero[i] * sum[j]) * (scale[i] * wscale[j])) + res
+ * with acc[i][j] = sum_k q[i][k] * qw[j][k]. Portable; tables may vectorise
+ * it but must produce the same bytes. */
+void vitc_kernels_quantize_row_u8(const float *restrict x, size_t K, uint8_t *restrict q,
+                                  float *scale, int32_t *zero);
+
+/* A table of low-precision linear kernels (one per precision and
+ * instruction set; dispatch.h picks one). Same blocking data and epilogue
+ * contract as vitc_cpu_kernels.linear_block; x is float32 and converted by
+ * the kernel itself (to bf16 round-to-nearest-even, or quantized per row as
+ * above), so a row's result never depends on the other rows of the block.
+ * wp is the block's first panel (bf16: uint16 panels of K2 * NB, int8: byte
+ * panels of K4 * NB); w_scale and w_sum point at the block's first column
+ * (int8; NULL for bf16). Scratch: linear_scratch + scratch_per_k * K floats,
+ * 64-byte aligned, private to the calling thread. */
+struct vitc_lowp_kernels {
+    const char *name;
+    size_t mr, nr, kc, mc, nc;
+    size_t linear_scratch, scratch_per_k;
+    void (*linear_block)(size_t M, size_t N, size_t K, const float *x, size_t ldx,
+                         const void *wp, const float *w_scale, const int32_t *w_sum,
+                         const float *bias, const float *res, float *y, size_t ldy,
+                         enum vitc_act act, float *scratch);
+};
+
+/* The portable tables (kernels_lowp_ref.c), always built: the test oracles. */
+extern const struct vitc_lowp_kernels vitc_kernels_bf16_ref;
+extern const struct vitc_lowp_kernels vitc_kernels_i8_ref;
 
 #endif /* VITC_KERNELS_H */

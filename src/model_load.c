@@ -599,14 +599,6 @@ vitc_status vitc_model_load(const char *dir, const vitc_model_params *params, vi
         return vitc_error(VITC_ERR_INVALID_ARG, "vitc_model_load: unknown precision %d",
                           (int)params->precision);
     }
-    /* Refused rather than silently computed in fp32: a caller asking for bf16
-     * must not get fp32 speed and memory believing otherwise. */
-    if (params && params->precision != VITC_PRECISION_FP32) {
-        static const char *const names[] = {"fp32", "bf16", "int8", "fp16", "tf32"};
-        return vitc_error(VITC_ERR_UNSUPPORTED,
-                          "%s: precision %s is not implemented by this build (fp32 only)", dir,
-                          names[params->precision]);
-    }
     if (stat(dir, &sb) != 0) {
         return vitc_error(VITC_ERR_IO, "%s: cannot open model directory: %s", dir, strerror(errno));
     }

@@ -624,8 +624,8 @@ static void test_backend_ops_threads(void)
     fill(qkv, BI * BT * 3 * BH * BD, 1.5f);
     fill(px, BI * BC * BS * BS, 1.0f);
     vitc_kernels_pack_linear(W, BN, BK, P);
-    struct vitc_linear lin = {
-        .weight = W, .bias = b, .n_out = (int)BN, .n_in = (int)BK, .packed = P};
+    struct vitc_linear lin = {.weight = W, .bias = b, .n_out = (int)BN, .n_in = (int)BK};
+    CHECK(vitc_cpu_prepare_linear(&lin, VITC_PRECISION_FP32) == VITC_OK);
 
     const int threads[] = {1, 2, 3, 4, 7};
     enum { N_THREADS = sizeof threads / sizeof threads[0] };
@@ -702,6 +702,7 @@ static void test_backend_ops_threads(void)
     free(px);
     free(want);
     free(head);
+    vitc_cpu_unprepare_linear(&lin);
 }
 
 /* The linear op refuses unprepared weights instead of reading NULL. */

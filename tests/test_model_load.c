@@ -599,20 +599,41 @@ static void test_null_safety(void)
 
 /* A precision the CPU backend does not compute is refused, never silently
  * run in fp32. */
-static void test_unimplemented_precision(void)
+/* Every precision loads; a CPU ctx runs fp32, bf16 and int8 and refuses the
+ * CUDA-only fp16 and tf32 with a message rather than computing fp32. */
+static void test_precisions_on_cpu(void)
 {
-    const vitc_precision modes[] = {VITC_PRECISION_BF16, VITC_PRECISION_INT8,
-                                    VITC_PRECISION_FP16, VITC_PRECISION_TF32};
+    const vitc_precision modes[] = {VITC_PRECISION_FP32, VITC_PRECISION_BF16,
+                                    VITC_PRECISION_INT8, VITC_PRECISION_FP16,
+                                    VITC_PRECISION_TF32};
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         vitc_model_params p = vitc_model_default_params();
         p.precision = modes[i];
         vitc_model *m = NULL;
+        vitc_ctx *ctx = NULL;
         vitc_status s = vitc_model_load("tests/data/models/tiny-in21k", &p, &m);
-        CHECKF(s == VITC_ERR_UNSUPPORTED && m == NULL, "precision %d: status %d", (int)modes[i],
-               (int)s);
-        CHECKF(strstr(vitc_last_error(), "precision") != NULL, "%s", vitc_last_error());
+        CHECKF(s == VITC_OK, "precision %d: %s", (int)modes[i], vitc_last_error());
+        if (s != VITC_OK) {
+            continue;
+        }
+        vitc_ctx_params cp = vitc_ctx_default_params();
+        cp.backend = VITC_BACKEND_CPU;
+        s = vitc_ctx_new(m, &cp, &ctx);
+        if (modes[i] == VITC_PRECISION_FP16 || modes[i] == VITC_PRECISION_TF32) {
+            CHECKF(s == VITC_ERR_UNSUPPORTED && ctx == NULL, "precision %d: status %d",
+                   (int)modes[i], (int)s);
+            CHECKF(strstr(vitc_last_error(), "CUDA") != NULL, "%s", vitc_last_error());
+        } else {
+            CHECKF(s == VITC_OK, "precision %d: %s", (int)modes[i], vitc_last_error());
+        }
+        vitc_ctx_free(ctx);
         vitc_model_free(m);
     }
+    vitc_model_params p = vitc_model_default_params();
+    p.precision = (vitc_precision)99;
+    vitc_model *m = NULL;
+    CHECK(vitc_model_load("tests/data/models/tiny-in21k", &p, &m) == VITC_ERR_INVALID_ARG);
+    CHECK(m == NULL && strstr(vitc_last_error(), "precision") != NULL);
 }
 
 /* The 768-wide, 2-layer copy of google/vit-base-patch16-224-in21k in the
@@ -692,7 +713,7 @@ int main(void)
     RUN(test_classifier_rows);
     RUN(test_non_finite);
     RUN(test_null_safety);
-    RUN(test_unimplemented_precision);
+    RUN(test_precisions_on_cpu);
     RUN(test_alloc_failures);
     if (!getenv("VITC_EXTENDED") || strcmp(getenv("VITC_EXTENDED"), "1") != 0) {
         SKIP(test_extended_base, "set VITC_EXTENDED=1 to load ../shared/fixtures/models");
