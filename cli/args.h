@@ -79,5 +79,6 @@ extern const cli_command cli_cmd_classify;
 extern const cli_command cli_cmd_embed;
 extern const cli_command cli_cmd_init;
 extern const cli_command cli_cmd_bench;
+extern const cli_command cli_cmd_compare;
 
 #endif /* VITC_CLI_ARGS_H */

@@ -19,6 +19,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_embed,
     &cli_cmd_init,
     &cli_cmd_bench,
+    &cli_cmd_compare,
     &cli_cmd_pull,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
