@@ -192,4 +192,10 @@ struct vitc_lowp_kernels {
 extern const struct vitc_lowp_kernels vitc_kernels_bf16_ref;
 extern const struct vitc_lowp_kernels vitc_kernels_i8_ref;
 
+/* x86-64 tables: AVX-512 + AVX512_BF16 (kernels_bf16_avx512.c) and
+ * AVX-512 + AVX512_VNNI (kernels_i8_avx512.c); dispatch.c returns them only
+ * on CPUs with the extension. */
+extern const struct vitc_lowp_kernels vitc_kernels_bf16_avx512;
+extern const struct vitc_lowp_kernels vitc_kernels_i8_avx512;
+
 #endif /* VITC_KERNELS_H */
