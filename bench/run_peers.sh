@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # run_peers.sh — vitc and the engines a user would otherwise pick, timed alternately on the
-# same machine and the same weights, with ratios: vitc fp32 (`vitc bench --json`), PyTorch
+# same machine and the same weights, with ratios: vitc fp32/bf16/int8 (`vitc bench --json`), PyTorch
 # (Debian python3-torch: eager, TorchScript-frozen, bf16 weights) and ONNX Runtime
 # (npm onnxruntime-node: plain export, transformer-fused graph, dynamic int8). Prints a
 # markdown report; --out also writes it to a file. Setup (npm package, ONNX graphs, preset
@@ -11,8 +11,8 @@
 #
 #   bench/run_peers.sh MODEL_DIR|PRESET [--batches 1,4,8] [--threads 2] [--rounds 3]
 #                      [--seconds 5] [--engines LIST] [--out FILE]
-# LIST is a comma-separated subset of: vitc, torch-eager, torch-jit, torch-bf16,
-# torch-autocast, ort-fp32, ort-fused, ort-int8 (default: all but torch-autocast).
+# LIST is a comma-separated subset of: vitc, vitc-bf16, vitc-int8, torch-eager, torch-jit,
+# torch-bf16, torch-autocast, ort-fp32, ort-fused, ort-int8 (default: all but torch-autocast).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -31,7 +31,7 @@ usage() {
 target=$1
 shift
 batches=1,4,8 threads=2 rounds=3 seconds=5 out=""
-engines=vitc,torch-eager,torch-jit,torch-bf16,ort-fp32,ort-fused,ort-int8
+engines=vitc,vitc-bf16,vitc-int8,torch-eager,torch-jit,torch-bf16,ort-fp32,ort-fused,ort-int8
 while [ $# -gt 0 ]; do
     case $1 in
     --batches) batches=$2 ;;
@@ -58,7 +58,7 @@ IFS=, read -r -a list <<<"$engines"
 n=${#list[@]}
 for e in "${list[@]}"; do
     case $e in
-    vitc | torch-eager | torch-jit | torch-bf16 | torch-autocast) ;;
+    vitc | vitc-bf16 | vitc-int8 | torch-eager | torch-jit | torch-bf16 | torch-autocast) ;;
     ort-fp32 | ort-fused | ort-int8) ;;
     *) die "unknown engine '$e' (see the comment at the top of $0)" ;;
     esac
@@ -113,26 +113,36 @@ runs=$tmp/runs.jsonl
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 load_start=$(loadavg)
 
-# vitc's own output on the cross-check input, against PyTorch's.
+# vitc's own output on the cross-check input, against PyTorch's, per precision it runs in.
 head=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["head"])' \
     "$onnx_dir/meta.json")
-"$VITC" embed "$model" "$onnx_dir/ref_input.npy" --output "$head" -o "$tmp/vitc_head.npy" \
-    --threads "$threads" 2>/dev/null
-vitc_diff=$("$PYTHON" -c '
+declare -A vitc_diff
+for e in "${list[@]}"; do
+    [[ $e == vitc* ]] || continue
+    p=${e#vitc}
+    p=${p#-}
+    p=${p:-fp32}
+    "$VITC" embed "$model" "$onnx_dir/ref_input.npy" --output "$head" --precision "$p" \
+        -o "$tmp/vitc_head_$p.npy" --threads "$threads" 2>/dev/null
+    vitc_diff[$p]=$("$PYTHON" -c '
 import sys, numpy as np
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
-print(float(np.abs(a.astype(np.float64) - b).max()))' "$tmp/vitc_head.npy" "$onnx_dir/ref_head.npy")
+print(float(np.abs(a.astype(np.float64) - b).max()))' "$tmp/vitc_head_$p.npy" "$onnx_dir/ref_head.npy")
+done
 
 # run_engine NAME ROUND: one engine, all batch sizes, appending to $runs.
 run_engine() {
     local common=(--threads "$threads" --batches "$batches" --seconds "$seconds"
         --min-runs "$MIN_RUNS" --warmup-seconds "$WARMUP_SECONDS" --round "$2" --out "$runs")
     case $1 in
-    vitc)
+    vitc | vitc-bf16 | vitc-int8)
+        local p=${1#vitc}
+        p=${p#-}
+        p=${p:-fp32}
         "$VITC" bench "$model" --json --batch "$batches" --threads "$threads" \
-            --seconds "$seconds" --warmup "$VITC_WARMUP" >"$tmp/vitc.json"
-        "$PYTHON" "$PEERS/report.py" --from-vitc "$tmp/vitc.json" "$2" "$vitc_diff" >>"$runs"
-        [ -f "$tmp/probe.json" ] || cp "$tmp/vitc.json" "$tmp/probe.json"
+            --seconds "$seconds" --warmup "$VITC_WARMUP" --precision "$p" >"$tmp/vitc.json"
+        "$PYTHON" "$PEERS/report.py" --from-vitc "$tmp/vitc.json" "$2" "${vitc_diff[$p]}" >>"$runs"
+        [ "$p" != fp32 ] || [ -f "$tmp/probe.json" ] || cp "$tmp/vitc.json" "$tmp/probe.json"
         ;;
     torch-eager | torch-jit | torch-bf16 | torch-autocast)
         local mode

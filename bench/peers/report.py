@@ -19,9 +19,17 @@ import numpy as np
 FP32_PEERS = {("pytorch", "eager"), ("pytorch", "jit_freeze"), ("onnxruntime", "fp32"),
               ("onnxruntime", "fused")}
 
+# Each reduced-precision vitc mode and the peers it is compared with in the summary lines,
+# with its dot-product instruction's multiply-adds per FMA-equivalent issue slot on the
+# machines these figures come from (Zen 4: vdpbf16ps 2x, vpdpbusd 4x the fp32 FMA's rate).
+LOWP = {"bf16": ([("pytorch", "bf16_weights"), ("pytorch", "bf16_autocast")], 2),
+        "int8": ([("onnxruntime", "int8dyn")], 4)}
+
 # Row order and the names the report gives each (engine, variant).
 ENGINES = [
     (("vitc", "fp32"), "vitc fp32"),
+    (("vitc", "bf16"), "vitc bf16"),
+    (("vitc", "int8"), "vitc int8"),
     (("pytorch", "eager"), "PyTorch eager fp32"),
     (("pytorch", "jit_freeze"), "PyTorch TorchScript-frozen fp32"),
     (("pytorch", "bf16_weights"), "PyTorch bf16 weights"),
@@ -90,10 +98,14 @@ def report(runs_path, meta_path):
     w("- peer/vitc = the engine's median / vitc fp32's median at the same batch size "
       "(above 1: vitc is faster). Max abs diff = largest absolute difference of %s from "
       "PyTorch fp32 eager on 2 seeded images." % meta["head"])
-    rss = [r["peak_rss_bytes"] for r in vitc_runs if r.get("peak_rss_bytes")]
+    rss = {}
+    for r in vitc_runs:
+        if r.get("peak_rss_bytes"):
+            rss[r["variant"]] = max(rss.get(r["variant"], 0), r["peak_rss_bytes"])
     if rss:
         w("- vitc's peak resident memory (`vitc bench`, all its batch sizes in one process, "
-          "inputs included): %.0f MB." % (max(rss) / 1e6))
+          "inputs included): %s." % ", ".join("%s %.0f MB" % (k, v / 1e6)
+                                              for k, v in sorted(rss.items())))
     w("")
     for b in sorted({r["batch"] for r in runs}):
         w("## Batch %d" % b)
@@ -130,6 +142,22 @@ def report(runs_path, meta_path):
             w("Batch %d: vitc fp32 %s ms%s; the fastest fp32 peer, %s, %s ms: vitc is %.2fx %s."
               % (b, ms(base), share if peak else "", name, ms(med), max(med / base, base / med),
                  "faster" if med >= base else "slower"))
+            w("")
+        for prec, (peer_keys, factor) in LOWP.items():
+            mine = [med for name, _, med, _, _, _, _, key in rows if key == ("vitc", prec)]
+            peers = [(med, name) for name, _, med, _, _, _, _, key in rows if key in peer_keys]
+            if not mine:
+                continue
+            own = (" (%.0f%% of the %s peak, %dx the measured FMA peak)"
+                   % (100 * b * flops / mine[0] / 1e6 / (factor * peak), prec, factor)
+                   if peak else "")
+            line = "Batch %d: vitc %s %s ms%s" % (b, prec, ms(mine[0]), own)
+            if peers:
+                med, name = min(peers)
+                line += "; %s %s ms: vitc %s is %.2fx %s" % (
+                    name, ms(med), prec, max(med / mine[0], mine[0] / med),
+                    "faster" if med >= mine[0] else "slower")
+            w(line + ".")
             w("")
     return "\n".join(out)
 
