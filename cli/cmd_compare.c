@@ -373,8 +373,8 @@ static int report_nonfinite(const cli_command *cmd, const struct report *r)
             continue;
         }
         cli_error(cmd,
-                  "%s: %zu NaN/Inf values in the target, %zu in the reference (first in image "
-                  "%s, value %zu); the comparison fails",
+                  "%s: %zu NaN/Inf values in the target, %zu in the reference (the first: "
+                  "image %s, index %zu); the comparison fails",
                   kinds[r->rows[k].kind].name, a->nonfinite_target, a->nonfinite_ref,
                   image_name(r, a->first_nonfinite_image, buf, sizeof buf),
                   a->first_nonfinite_index);
@@ -431,6 +431,17 @@ static void evaluate_checks(const cli_command *cmd, struct report *r, struct opt
 
 /* ---- the report ---- */
 
+/* A fraction as "0.369%" (three significant digits), or "nan"/"inf" as they are. */
+static const char *percent(double v, char *buf, size_t n)
+{
+    if (isfinite(v)) {
+        snprintf(buf, n, "%#.3g%%", 100.0 * v);
+    } else {
+        snprintf(buf, n, "%g", v);
+    }
+    return buf;
+}
+
 static void print_text(const struct report *r)
 {
     const vitc_model_info *m = r->info;
@@ -448,9 +459,11 @@ static void print_text(const struct report *r)
            "mean_abs_diff", "max_rel_diff", "mean_rel_diff", "cosine_min");
     for (int k = 0; k < r->n_rows; k++) {
         const cmp_metrics *x = &r->rows[k].m;
-        printf("%-17s %9zu  %13.3e  %13.3e  %#11.3g%%  %#12.3g%%  %10.8f%s\n",
-               kinds[r->rows[k].kind].name, x->n_values, x->max_abs_diff, x->mean_abs_diff,
-               100.0 * x->max_rel_diff, 100.0 * x->mean_rel_diff, x->cosine_min,
+        char max_rel[32], mean_rel[32];
+        printf("%-17s %9zu  %13.3e  %13.3e  %12s  %13s  %10.8f%s\n", kinds[r->rows[k].kind].name,
+               x->n_values, x->max_abs_diff, x->mean_abs_diff,
+               percent(x->max_rel_diff, max_rel, sizeof max_rel),
+               percent(x->mean_rel_diff, mean_rel, sizeof mean_rel), x->cosine_min,
                x->nonfinite ? "  NaN/Inf!" : "");
     }
     if (r->logits_row >= 0) {
