@@ -133,6 +133,7 @@ static const struct {
 struct check {
     int opt;            /* OPT_MAX_ABS ... OPT_MIN_TOP1 */
     double limit;       /* as a fraction for the rates  */
+    const char *text;   /* as given                     */
     int passed;
     unsigned failed;    /* bit k: rows[k] violated it */
 };
@@ -260,6 +261,7 @@ static int parse_opts(const cli_command *cmd, const cli_args *a, struct opts *o)
                                    a->value[opt]);
         }
         c->opt = opt;
+        c->text = a->value[opt];
         o->n_checks++;
     }
     if (o->out && !*o->out) {
@@ -475,7 +477,7 @@ static void print_text(const struct report *r)
     }
     for (int c = 0; c < o->n_checks; c++) {
         const struct check *ch = &o->checks[c];
-        printf("check --%s %.6g: %s", options[ch->opt].name, ch->limit,
+        printf("check --%s %s: %s", options[ch->opt].name, ch->text,
                ch->passed ? "passed" : "FAILED on");
         for (int k = 0; k < r->n_rows; k++) {
             if (ch->failed & (1u << k)) {

@@ -171,7 +171,7 @@ EOF
 # ---- limits -----------------------------------------------------------------------------------
 
 expect_rc "--min-top1 100% on fp32" 0 "$VITC" compare "$CLS" --samples 2 --min-top1 100%
-grep -qF 'check --min-top1 1: passed' "$tmp/out" && ok "text names the passed check" ||
+grep -qF 'check --min-top1 100%: passed' "$tmp/out" && ok "text names the passed check" ||
     bad "text lacks the check line: $(tail -n 2 "$tmp/out")"
 
 # ---- NaN / Inf: reported loudly, never averaged ----------------------------------------------
