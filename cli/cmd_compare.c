@@ -131,11 +131,11 @@ static const struct {
 
 /* A pass/fail limit from the command line. */
 struct check {
-    int opt;            /* OPT_MAX_ABS ... OPT_MIN_TOP1 */
-    double limit;       /* as a fraction for the rates  */
-    const char *text;   /* as given                     */
+    int opt;          /* OPT_MAX_ABS ... OPT_MIN_TOP1 */
+    double limit;     /* as a fraction for the rates  */
+    const char *text; /* as given                     */
     int passed;
-    unsigned failed;    /* bit k: rows[k] violated it */
+    unsigned failed; /* bit k: rows[k] violated it */
 };
 
 /* What was asked for, after parsing. */
@@ -144,6 +144,7 @@ struct opts {
     long samples, batch, threads;
     uint64_t seed;
     int want[N_KINDS]; /* from --only, or all */
+    int only;          /* --only was given    */
     int json;
     const char *out;
     struct check checks[4];
@@ -165,11 +166,11 @@ struct report {
     const struct opts *o;
     struct row rows[N_KINDS];
     int n_rows;
-    size_t n_images;    /* samples + inputs                      */
+    size_t n_images; /* samples + inputs                      */
     const cli_inputs *in;
-    double *cosine;     /* (n_images, n_rows)                    */
-    long *top1;         /* (n_images, 2) reference, target; or NULL */
-    int logits_row;     /* index into rows, or -1                */
+    double *cosine; /* (n_images, n_rows)                    */
+    long *top1;     /* (n_images, 2) argmax: reference, target */
+    int logits_row; /* index into rows, or -1                */
     size_t top1_matches;
     int passed;
 };
@@ -245,6 +246,12 @@ static int parse_opts(const cli_command *cmd, const cli_args *a, struct opts *o)
          (rc = cli_parse_long(cmd, "threads", a->value[OPT_THREADS], 0, 4096, &o->threads))) ||
         (a->value[OPT_ONLY] && (rc = parse_only(cmd, a->value[OPT_ONLY], o->want)))) {
         return rc;
+    }
+    o->only = a->value[OPT_ONLY] != NULL;
+    /* The documented default device is the CPU: name it, rather than leave the library's
+     * automatic choice to a target the header would not describe. */
+    if (o->target.backend == VITC_BACKEND_AUTO) {
+        o->target.backend = VITC_BACKEND_CPU;
     }
     for (size_t i = 0; i < sizeof limit_opts / sizeof limit_opts[0]; i++) {
         int opt = limit_opts[i];
@@ -689,8 +696,8 @@ static int choose_rows(const cli_command *cmd, const vitc_model *model, struct r
             continue;
         }
         if (n == 0) {
-            /* Only an explicit --only names an output the checkpoint lacks. */
-            if (o->want[0] && o->want[1] && o->want[2] && o->want[3]) {
+            /* By default the outputs the checkpoint lacks are left out; --only asked. */
+            if (!o->only) {
                 continue;
             }
             cli_error(cmd, "%s: the checkpoint has no %s (%s)", r->model_arg,
@@ -787,12 +794,15 @@ static int run(const cli_command *cmd, int argc, char **argv)
     if (o.out && (rc = out_commit(cmd, o.out, &of, json)) != 0) {
         goto done;
     }
+    rc = r.passed ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     if (!o.json) {
         print_text(&r);
-    } else if (json_dumpf(json, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0) {
+    } else if (json_dumpf(json, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) != 0) {
+        cli_error(cmd, "cannot write the JSON report");
+        rc = CLI_EXIT_FAIL;
+    } else {
         putchar('\n');
     }
-    rc = r.passed ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 
 done:
     json_decref(json);
