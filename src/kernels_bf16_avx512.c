@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * kernels_bf16_avx512.c — the bf16 linear for CPUs with AVX512_BF16
+ * (contract in kernels.h, "low-precision linears"): each block's rows of x
+ * are rounded to bf16 pairs once (vcvtne2ps2bf16), then an 8 x 48 register
+ * tile of vdpbf16ps walks the pairs in order with fp32 accumulators, the
+ * same sums as the portable oracle (kernels_lowp_ref.c), and the epilogue
+ * reuses the fp32 AVX-512 table's activations. Compiled with AVX-512 and
+ * -mavx512bf16 (Makefile); called only after dispatch.c has seen the CPU
+ * run them. Kernel layer: no allocation, no threads.
+ */
+#include "kernels.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <stdbool.h>
+#include <string.h>
+
+/* ---- blocking ---- */
+
+/* Register tile: MR rows x NV vectors of 16 columns (one packed panel
+ * each): 24 accumulators + 3 weight vectors, the activation pair coming in
+ * as a broadcast memory operand. Per k pair the tile issues 24 vdpbf16ps
+ * for 3 vector loads and 8 dword broadcasts, inside Zen 4's one 512-bit
+ * dot product and two loads per cycle. */
+#define MR 8
+#define NV 3
+#define NR (NV * VITC_PACK_NB)
+
+/* Activation pairs are converted in chunks of CH pairs (32 floats, two
+ * vectors) per row; a panel's pair count is rounded up to CH. */
+#define CH 16
+
+/* Cache blocks: all of K at once (the weight slice a tile streams, K x 48
+ * bf16, is 72 KiB at K = 768 and 288 KiB at 3072, from L2); MC rows of
+ * converted activations (MC * K * 2 bytes) stay in L2 beside it while the
+ * N block's panels pass over them. */
+#define MC 24
+#define NC (16 * NR)
+
+/* Lanes [0, n) of a vector, n <= 16 (0 for n <= 0 is the caller's job). */
+static inline __mmask16 lanes(size_t n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* ---- activation conversion ---- */
+
+/* dst[j][r] = src[r][j] for j < 8, r < 8 (32-bit elements, row stride of
+ * src 16): an 8 x 8 transpose in registers (unpack pairs, then quads, then
+ * swap 128-bit halves). The elements are bf16 pairs moved as float bits. */
+static inline void transpose_8x8(const float *src, float *dst)
+{
+    __m256 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm256_load_ps(src + i * CH);
+    }
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(dst + i * MR, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+        _mm256_storeu_ps(dst + (i + 4) * MR, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+    }
+}
+
+/* Converts m <= MR rows of x (K floats each) into one panel of bf16 pairs,
+ * pair-major: ap[c][r] = (bf16(x[r][2c]), bf16(x[r][2c+1])) as one dword,
+ * for c < kp (a multiple of CH; pairs past K are zero). Every row goes
+ * through the same vector conversion whatever m is, so its bits never
+ * depend on the block; rows past m repeat row 0 and are never stored. */
+static void convert_panel(size_t m, size_t K, const float *x, size_t ldx, size_t kp,
+                          uint32_t *ap)
+{
+    _Alignas(64) float tmp[MR * CH];
+    const float *rows[MR];
+    for (size_t r = 0; r < MR; r++) {
+        rows[r] = x + (r < m ? r : 0) * ldx;
+    }
+    for (size_t c = 0; c < kp; c += CH) {
+        size_t k = 2 * c;
+        size_t left = K > k ? K - k : 0;
+        __mmask16 lo = left ? lanes(left) : 0, hi = left > 16 ? lanes(left - 16) : 0;
+        for (int r = 0; r < MR; r++) {
+            __m512 a = _mm512_maskz_loadu_ps(lo, rows[r] + k);
+            __m512 b = _mm512_maskz_loadu_ps(hi, rows[r] + k + 16);
+            /* Round to nearest even; the low 16 bf16 come from the second
+             * operand, so a row's pairs land in order. */
+            __m512bh v = _mm512_cvtne2ps_pbh(b, a);
+            _mm512_store_si512((void *)(tmp + r * CH), (__m512i)v);
+        }
+        float *dst = (float *)(void *)(ap + c * MR);
+        transpose_8x8(tmp, dst);
+        transpose_8x8(tmp + 8, dst + 8 * MR);
+    }
+}
+
+/* ---- linear ---- */
+
+/* One register tile's job: which activation panel meets which weight
+ * panels, and the epilogue. */
+struct tile {
+    size_t kpairs;      /* k pairs: ceil(K / 2)                             */
+    const uint32_t *ap; /* (kpairs, MR) activation pairs                    */
+    const uint16_t *bp; /* panel 0: (kpairs, 16, 2); panel v at bp + v*bstride */
+    size_t bstride;     /* bf16 elements between panels: K2 * VITC_PACK_NB  */
+    __mmask16 tail;     /* lanes of the tile's last vector inside N         */
+    int ncols;          /* columns of the tile inside N                     */
+    const float *bias;  /* (ncols) at the tile's columns, or NULL           */
+    const float *res;   /* row stride ldy at the tile's corner, or NULL     */
+    float *y;           /* row stride ldy at the tile's corner              */
+    size_t ldy;
+    enum vitc_act act;
+};
+
+/* The micro-kernel on MR rows x nv vectors; nv is a constant in every
+ * caller, so the accumulators live in registers. Each output element is
+ * one accumulator over the k pairs in order, vdpbf16ps adding the odd
+ * product then the even one: the reference's sums, bit for bit. Rows past
+ * m compute on a repeated row and are not stored. */
+static inline __attribute__((always_inline)) void tile_run(const struct tile *t, int m,
+                                                           const int nv)
+{
+    __m512 acc[MR][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++) {
+            acc[r][v] = _mm512_setzero_ps();
+        }
+    }
+    const uint32_t *ap = t->ap;
+    const uint16_t *bp = t->bp;
+    for (size_t c = 0; c < t->kpairs; c++) {
+        __m512bh b[NV];
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++) {
+            b[v] = (__m512bh)_mm512_loadu_si512(
+                (const void *)(bp + v * t->bstride + c * 2 * VITC_PACK_NB));
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m512bh a = (__m512bh)_mm512_set1_epi32((int)ap[c * MR + r]);
+#pragma GCC unroll 3
+            for (int v = 0; v < nv; v++) {
+                acc[r][v] = _mm512_dpbf16_ps(acc[r][v], a, b[v]);
+            }
+        }
+    }
+    /* Epilogue, as the contract: bias, activation, residual (read before y
+     * is written, as it may be y), one store. */
+    __m512 bv[NV];
+#pragma GCC unroll 3
+    for (int v = 0; v < nv; v++) {
+        __mmask16 mk = v == nv - 1 ? t->tail : (__mmask16)0xFFFF;
+        bv[v] = t->bias ? _mm512_maskz_loadu_ps(mk, t->bias + v * 16) : _mm512_setzero_ps();
+    }
+    _Alignas(64) float buf[NR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        if (r >= m) {
+            break;
+        }
+        const float *res = t->res ? t->res + r * t->ldy : NULL;
+        float *y = t->y + r * t->ldy;
+        if (t->act == VITC_ACT_NONE) {
+#pragma GCC unroll 3
+            for (int v = 0; v < nv; v++) {
+                __mmask16 mk = v == nv - 1 ? t->tail : (__mmask16)0xFFFF;
+                __m512 z = _mm512_add_ps(acc[r][v], bv[v]);
+                if (res) {
+                    z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(mk, res + v * 16));
+                }
+                _mm512_mask_storeu_ps(y + v * 16, mk, z);
+            }
+            continue;
+        }
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++) {
+            _mm512_store_ps(buf + v * 16, _mm512_add_ps(acc[r][v], bv[v]));
+        }
+        vitc_kernels_avx512.act_row(t->act, buf, (size_t)t->ncols);
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++) {
+            __mmask16 mk = v == nv - 1 ? t->tail : (__mmask16)0xFFFF;
+            __m512 z = _mm512_load_ps(buf + v * 16);
+            if (res) {
+                z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(mk, res + v * 16));
+            }
+            _mm512_mask_storeu_ps(y + v * 16, mk, z);
+        }
+    }
+}
+
+/* One copy per tile width; only N's last tile can be narrower than NV. */
+static void tile_nv3(const struct tile *t, int m)
+{
+    tile_run(t, m, 3);
+}
+
+static void tile_nv2(const struct tile *t, int m)
+{
+    tile_run(t, m, 2);
+}
+
+static void tile_nv1(const struct tile *t, int m)
+{
+    tile_run(t, m, 1);
+}
+
+static void linear_block_bf16_avx512(size_t M, size_t N, size_t K, const float *x, size_t ldx,
+                                     const void *wp, const float *w_scale, const int32_t *w_sum,
+                                     const float *bias, const float *res, float *y, size_t ldy,
+                                     enum vitc_act act, float *scratch)
+{
+    size_t kpairs = (K + 1) / 2, kp = (kpairs + CH - 1) / CH * CH;
+    uint32_t *ap = (uint32_t *)(void *)scratch; /* (ceil(M / MR), kp, MR) pairs */
+    for (size_t i0 = 0; i0 < M; i0 += MR) {
+        size_t m = M - i0 < MR ? M - i0 : MR;
+        convert_panel(m, K, x + i0 * ldx, ldx, kp, ap + i0 * kp);
+    }
+    const uint16_t *w = wp;
+    size_t bstride = kpairs * 2 * VITC_PACK_NB;
+    size_t n_panels = (N + VITC_PACK_NB - 1) / VITC_PACK_NB;
+    __mmask16 tail = lanes(N - (n_panels - 1) * VITC_PACK_NB);
+    for (size_t p0 = 0; p0 < n_panels; p0 += NV) {
+        int nv = (int)(n_panels - p0 < NV ? n_panels - p0 : NV);
+        size_t n0 = p0 * VITC_PACK_NB;
+        for (size_t i0 = 0; i0 < M; i0 += MR) {
+            int m = (int)(M - i0 < MR ? M - i0 : MR);
+            struct tile t = {
+                .kpairs = kpairs,
+                .ap = ap + i0 * kp,
+                .bp = w + p0 * bstride,
+                .bstride = bstride,
+                .tail = p0 + (size_t)nv == n_panels ? tail : (__mmask16)0xFFFF,
+                .ncols = (int)(N - n0 < NR ? N - n0 : NR),
+                .bias = bias ? bias + n0 : NULL,
+                .res = res ? res + i0 * ldy + n0 : NULL,
+                .y = y + i0 * ldy + n0,
+                .ldy = ldy,
+                .act = act,
+            };
+            if (nv == 3) {
+                tile_nv3(&t, m);
+            } else if (nv == 2) {
+                tile_nv2(&t, m);
+            } else {
+                tile_nv1(&t, m);
+            }
+        }
+    }
+}
+
+/* Scratch: ceil(M / MR) panels of kp <= K / 2 + CH dwords x MR rows, so at
+ * most MC / 2 floats per unit of K plus MC * CH. */
+const struct vitc_lowp_kernels vitc_kernels_bf16_avx512 = {
+    .name = "avx512-bf16",
+    .mr = MR,
+    .nr = NR,
+    .kc = 0,
+    .mc = MC,
+    .nc = NC,
+    .linear_scratch = MC * CH,
+    .scratch_per_k = MC / 2,
+    .linear_block = linear_block_bf16_avx512,
+};
+
+#endif /* __x86_64__ */
