@@ -73,9 +73,10 @@ static int run(const cli_command *cmd, int argc, char **argv);
 const cli_command cli_cmd_compare = {
     .name = "compare",
     .summary = "Compare a device/precision's outputs with the CPU fp32 reference.",
-    .synopsis = "MODEL [INPUT...] [--device D] [--precision P] [--samples N] [--seed S]\n"
-                "                    [--only LIST] [--json] [-o FILE] [--max-abs X]\n"
-                "                    [--max-mean-rel X] [--min-cosine X] [--min-top1 X]",
+    .synopsis = "MODEL [INPUT...] [--device D] [--precision P]\n"
+                "                    [--samples N] [--seed S] [--only LIST] [--json] [-o FILE]\n"
+                "                    [--max-abs X] [--max-mean-rel X] [--min-cosine X]\n"
+                "                    [--min-top1 X]",
     .description =
         "Runs MODEL twice on the same inputs: the reference on the CPU in fp32, and the\n"
         "target on --device in --precision (defaults as for the other commands: cpu\n"
@@ -103,9 +104,9 @@ const cli_command cli_cmd_compare = {
         "mean_abs_diff, max_rel_diff, mean_rel_diff, cosine_min, cosine_mean,\n"
         "reference_max_abs, nonfinite}}, top1_match_rate, \"per_image\" [{input,\n"
         "cosine {NAME: c}, top1_reference, top1_target}], \"checks\" [{option, limit,\n"
-        "passed, failed [NAME...]}] and \"passed\"\n"
-        "(numbers that are not finite are null). -o FILE writes the same object to a\n"
-        "file, whichever form goes to stdout; the outputs themselves are not saved.\n"
+        "passed, failed [NAME...]}] and \"passed\" (numbers that are not finite are\n"
+        "null). -o FILE writes the same object to a file, whichever form goes to\n"
+        "stdout; the outputs themselves are not saved.\n"
         "The limits (--max-abs, --max-mean-rel, --min-cosine: every compared output;\n"
         "--min-top1) turn the comparison into a check: a violated one is named on\n"
         "stderr and the exit status is 1.\n"
