@@ -91,6 +91,9 @@ const struct vitc_lowp_kernels *vitc_cpu_lowp_kernels(vitc_precision precision,
     bool int8 = precision == VITC_PRECISION_INT8;
     (void)fp32;
 #if VITC_X86
+    if (int8 && fp32 == &vitc_kernels_avx512 && vitc_cpu_has_ext(VITC_EXT_AVX512_VNNI)) {
+        return &vitc_kernels_i8_avx512;
+    }
     if (!int8 && fp32 == &vitc_kernels_avx512 && vitc_cpu_has_ext(VITC_EXT_AVX512_BF16)) {
         return &vitc_kernels_bf16_avx512;
     }

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * kernels_i8_avx512.c — the int8 linear with AVX-512 VNNI (contract in
+ * kernels.h, oracle in kernels_lowp_ref.c): each block's rows are quantized
+ * once to uint8 (per-row scale and zero point, the reference's bytes), then
+ * an 8 x 48 register tile of int32 accumulators runs vpdpbusd (4 u8
+ * activations x 4 s8 weights per lane) over all of K, and a float epilogue
+ * rescales, adds bias, activation and residual. The integer sums are exact,
+ * so only the epilogue's float rounding can differ from the reference.
+ * Compiled with AVX-512 + VNNI flags (Makefile); called only after
+ * dispatch.c has seen the CPU run them. Kernel layer: no allocation.
+ */
+#include "kernels.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "kernels_i8_avx512.h"
+
+/* ---- blocking ---- */
+
+/* Register tile: MR rows x NV panels of 16 columns. 8 x 3 = 24 int32
+ * accumulators + 3 weight vectors + a broadcast fit the 32 zmm registers;
+ * per group of 4 k the tile issues 24 vpdpbusd (Zen 4: one 512-bit per
+ * cycle) for 3 weight loads and 8 four-byte broadcasts, well inside the two
+ * loads per cycle. */
+#define MR 8
+#define NV 3
+#define NR (NV * VITC_PACK_NB)
+
+/* Cache blocks. A block quantizes its MC rows once for all its NC columns,
+ * which costs about as much as 16 columns of dot products per row, so NC is
+ * as wide as L2 allows; MC rows of quantized activations (K bytes each)
+ * stay in L2 beside the K x 48 weight slice a tile streams. */
+#define MC 200
+#define NC 384
+
+/* Scratch: per-row scales and zero points (MC_PAD each), then the quantized
+ * rows as MR-row panels of K4 / 4 groups, each group MR dwords. */
+#define MC_PAD ((MC + MR - 1) / MR * MR)
+
+/* Lanes [0, n) of a vector, n <= 16. */
+static inline __mmask16 lanes(size_t n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* ---- activation quantization ---- */
+
+/* Scale, 1 / scale and zero point of a row, as vitc_kernels_quantize_row_u8:
+ * min and max with 0 by vector (vminps/vmaxps return their second operand,
+ * the running value, for a NaN, as the reference's comparisons skip one),
+ * then the reference's own scalar arithmetic. */
+static void row_params(const float *x, size_t K, float *scale, float *inv, int32_t *zero)
+{
+    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+    for (size_t k = 0; k < K; k += 16) {
+        __m512 v = _mm512_maskz_loadu_ps(lanes(K - k), x + k);
+        lo = _mm512_min_ps(v, lo);
+        hi = _mm512_max_ps(v, hi);
+    }
+    float l = _mm512_reduce_min_ps(lo), h = _mm512_reduce_max_ps(hi);
+    float s = (h - l) / 255.0f;
+    if (!(s > 0.0f)) {
+        s = 1.0f;
+    }
+    float iv = 1.0f / s;
+    float zr = rintf(-l * iv);
+    *zero = zr >= 255.0f ? 255 : zr >= 0.0f ? (int32_t)zr : 0;
+    *scale = s;
+    *inv = iv;
+}
+
+/* q = clamp(rint(x * inv) + zero, 0, 255) for 16 floats. x * inv is first
+ * clamped to +-512 (wider than any in-range value, |x * inv| <= ~255) so
+ * the conversion never overflows: +-inf saturate as in the reference, and
+ * NaN, which vmaxps replaces by its second operand, becomes -512 and so 0. */
+static inline __m128i quant16(__m512 x, __m512 inv, __m512i zero)
+{
+    __m512 r = _mm512_max_ps(_mm512_mul_ps(x, inv), _mm512_set1_ps(-512.0f));
+    r = _mm512_min_ps(r, _mm512_set1_ps(512.0f));
+    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(r), zero); /* round half to even */
+    return _mm512_cvtusepi32_epi8(_mm512_max_epi32(q, _mm512_setzero_si512()));
+}
+
+void vitc_i8_avx512_quantize_row(const float *restrict x, size_t K, uint8_t *restrict q,
+                                 float *scale, int32_t *zero)
+{
+    float inv;
+    row_params(x, K, scale, &inv, zero);
+    __m512 vinv = _mm512_set1_ps(inv);
+    __m512i vz = _mm512_set1_epi32(*zero);
+    for (size_t k = 0; k < K; k += 16) {
+        __mmask16 m = lanes(K - k);
+        _mm_mask_storeu_epi8(q + k, m, quant16(_mm512_maskz_loadu_ps(m, x + k), vinv, vz));
+    }
+}
+
+/* Quantizes one row into its slot of an MR-row panel: group g's four bytes
+ * (k = 4g .. 4g+3, zero past K) at dword g * MR + r of aq. */
+static void quantize_row_panel(const float *x, size_t K, uint32_t *aq, float *scale,
+                               int32_t *zero)
+{
+    float inv;
+    row_params(x, K, scale, &inv, zero);
+    __m512 vinv = _mm512_set1_ps(inv);
+    __m512i vz = _mm512_set1_epi32(*zero);
+    size_t groups = (K + 3) / 4;
+    for (size_t k = 0; k < K; k += 16) {
+        __mmask16 m = lanes(K - k);
+        __m128i q = _mm_maskz_mov_epi8(m, quant16(_mm512_maskz_loadu_ps(m, x + k), vinv, vz));
+        uint32_t d[4];
+        _mm_storeu_si128((__m128i *)(void *)d, q);
+        size_t g0 = k / 4, n = groups - g0 < 4 ? groups - g0 : 4;
+        for (size_t g = 0; g < n; g++) {
+            aq[(g0 + g) * MR] = d[g];
+        }
+    }
+}
+
+/* ---- micro-kernel ---- */
+
+/* One register tile's job. */
+struct tile {
+    size_t groups;         /* K4 / 4                                          */
+    const uint32_t *aq;    /* (groups, MR) dwords of 4 quantized activations  */
+    const int8_t *bp;      /* panel 0 of the tile; panel v at bp + v*bstride  */
+    size_t bstride;        /* bytes between panels: K4 * VITC_PACK_NB         */
+    const float *xs;       /* (MR) row scales                                 */
+    const int32_t *xz;     /* (MR) row zero points                            */
+    const float *ws;       /* (NV*16) column scales at the tile's columns     */
+    const int32_t *wsum;   /* (NV*16) column sums of the int8 weights         */
+    __mmask16 tail;        /* lanes of the tile's last vector inside N        */
+    const float *bias;     /* (NV*16) or NULL                                 */
+    const float *res;      /* row stride ldy at the tile's corner, or NULL    */
+    float *y;              /* row stride ldy at the tile's corner             */
+    size_t ldy;
+    enum vitc_act act;
+};
+
+/* The tile on MR rows x nv panels (nv a constant in every caller, so after
+ * unrolling the accumulators live in registers). Rows past m compute on
+ * zero activations and are not stored. The epilogue follows the reference:
+ *   t = (float)(acc - zero * sum) * (scale * wscale);  t += bias;
+ *   t = act(t);  y = t + res
+ * with separate multiplies and adds (no FMA), so without an activation the
+ * result is the reference's to the bit. */
+static inline __attribute__((always_inline)) void tile_run(const struct tile *t, int m,
+                                                           const int nv)
+{
+    __m512i acc[MR][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++) {
+            acc[r][v] = _mm512_setzero_si512();
+        }
+    }
+    const uint32_t *aq = t->aq;
+    const int8_t *bp = t->bp;
+    for (size_t g = 0; g < t->groups; g++) {
+        __m512i b[NV];
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++) {
+            b[v] = _mm512_loadu_si512((const void *)(bp + v * t->bstride + g * 64));
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m512i a = _mm512_set1_epi32((int)aq[g * MR + r]);
+#pragma GCC unroll 3
+            for (int v = 0; v < nv; v++) {
+                acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], a, b[v]);
+            }
+        }
+    }
+    float tmp[MR * NR] __attribute__((aligned(64))); /* pre-activation rows */
+    const int w = nv * 16;
+#pragma GCC unroll 3
+    for (int v = 0; v < nv; v++) {
+        __mmask16 mk = v == nv - 1 ? t->tail : (__mmask16)0xFFFF;
+        __m512 ws = _mm512_maskz_loadu_ps(mk, t->ws + v * 16);
+        __m512i wsum = _mm512_maskz_loadu_epi32(mk, t->wsum + v * 16);
+        __m512 bv = t->bias ? _mm512_maskz_loadu_ps(mk, t->bias + v * 16) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            if (r >= m) {
+                break;
+            }
+            __m512i c = _mm512_sub_epi32(acc[r][v],
+                                         _mm512_mullo_epi32(_mm512_set1_epi32(t->xz[r]), wsum));
+            __m512 z = _mm512_mul_ps(_mm512_cvtepi32_ps(c),
+                                     _mm512_mul_ps(_mm512_set1_ps(t->xs[r]), ws));
+            if (t->bias) {
+                z = _mm512_add_ps(z, bv);
+            }
+            if (t->act != VITC_ACT_NONE) {
+                _mm512_store_ps(tmp + r * w + v * 16, z);
+                continue;
+            }
+            if (t->res) {
+                z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(mk, t->res + r * t->ldy + v * 16));
+            }
+            _mm512_mask_storeu_ps(t->y + r * t->ldy + v * 16, mk, z);
+        }
+    }
+    if (t->act == VITC_ACT_NONE) {
+        return;
+    }
+    /* The fp32 AVX-512 table's activations (exact-erf GELU), on the
+     * finished rows at once. */
+    vitc_kernels_avx512.act_row(t->act, tmp, (size_t)(m * w));
+#pragma GCC unroll 3
+    for (int v = 0; v < nv; v++) {
+        __mmask16 mk = v == nv - 1 ? t->tail : (__mmask16)0xFFFF;
+        for (int r = 0; r < m; r++) {
+            __m512 z = _mm512_load_ps(tmp + r * w + v * 16);
+            if (t->res) {
+                z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(mk, t->res + r * t->ldy + v * 16));
+            }
+            _mm512_mask_storeu_ps(t->y + r * t->ldy + v * 16, mk, z);
+        }
+    }
+}
+
+/* One copy per tile width; only N's last tile can be narrower than NV. */
+static void tile_nv3(const struct tile *t, int m)
+{
+    tile_run(t, m, 3);
+}
+
+static void tile_nv2(const struct tile *t, int m)
+{
+    tile_run(t, m, 2);
+}
+
+static void tile_nv1(const struct tile *t, int m)
+{
+    tile_run(t, m, 1);
+}
+
+/* ---- the linear ---- */
+
+static void linear_block_i8_avx512(size_t M, size_t N, size_t K, const float *x, size_t ldx,
+                                   const void *wp, const float *w_scale, const int32_t *w_sum,
+                                   const float *bias, const float *res, float *y, size_t ldy,
+                                   enum vitc_act act, float *scratch)
+{
+    size_t K4 = (K + 3) / 4 * 4, groups = K4 / 4;
+    float *xs = scratch;                                  /* (MC_PAD) row scales      */
+    int32_t *xz = (int32_t *)(void *)(scratch + MC_PAD);  /* (MC_PAD) zero points     */
+    uint32_t *aq = (uint32_t *)(void *)(scratch + 2 * MC_PAD); /* (MC_PAD/MR, groups, MR) */
+    size_t Mp = (M + MR - 1) / MR * MR;
+    for (size_t i = 0; i < M; i++) {
+        quantize_row_panel(x + i * ldx, K, aq + (i / MR) * groups * MR + i % MR, xs + i, xz + i);
+    }
+    for (size_t i = M; i < Mp; i++) {
+        uint32_t *dst = aq + (i / MR) * groups * MR + i % MR;
+        for (size_t g = 0; g < groups; g++) {
+            dst[g * MR] = 0;
+        }
+        xs[i] = 0.0f;
+        xz[i] = 0;
+    }
+    const int8_t *w = wp;
+    size_t n_panels = (N + VITC_PACK_NB - 1) / VITC_PACK_NB;
+    __mmask16 tail = lanes(N - (n_panels - 1) * VITC_PACK_NB);
+    for (size_t p0 = 0; p0 < n_panels; p0 += NV) {
+        int nv = (int)(n_panels - p0 < NV ? n_panels - p0 : NV);
+        size_t n0 = p0 * VITC_PACK_NB;
+        for (size_t i0 = 0; i0 < M; i0 += MR) {
+            int m = (int)(M - i0 < MR ? M - i0 : MR);
+            struct tile t = {
+                .groups = groups,
+                .aq = aq + i0 * groups,
+                .bp = w + n0 * K4,
+                .bstride = K4 * VITC_PACK_NB,
+                .xs = xs + i0,
+                .xz = xz + i0,
+                .ws = w_scale + n0,
+                .wsum = w_sum + n0,
+                .tail = p0 + (size_t)nv == n_panels ? tail : (__mmask16)0xFFFF,
+                .bias = bias ? bias + n0 : NULL,
+                .res = res ? res + i0 * ldy + n0 : NULL,
+                .y = y + i0 * ldy + n0,
+                .ldy = ldy,
+                .act = act,
+            };
+            if (nv == 3) {
+                tile_nv3(&t, m);
+            } else if (nv == 2) {
+                tile_nv2(&t, m);
+            } else {
+                tile_nv1(&t, m);
+            }
+        }
+    }
+}
+
+/* Scratch: 2 * MC_PAD floats of row scales and zero points, then MC_PAD
+ * rows of K4 bytes: MC_PAD / 4 floats per unit of K plus 3 * MC_PAD / 4 for
+ * K's rounding up to 4. */
+const struct vitc_lowp_kernels vitc_kernels_i8_avx512 = {
+    .name = "avx512-vnni-int8",
+    .mr = MR,
+    .nr = NR,
+    .kc = 0,
+    .mc = MC,
+    .nc = NC,
+    .linear_scratch = 2 * MC_PAD + 3 * MC_PAD / 4,
+    .scratch_per_k = MC_PAD / 4,
+    .linear_block = linear_block_i8_avx512,
+};
+
+#endif /* __x86_64__ */
