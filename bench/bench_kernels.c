@@ -6,6 +6,10 @@
  * times the four ViT-B/16 GEMM shapes at M = 197 (one image) and M = 1576
  * (eight), and prints GFLOP/s beside a register-only FMA loop measured on as
  * many threads just before (the machine's fp32 peak as it is right now).
+ * Then the same for the bf16 and int8 tables, checked against their
+ * portable oracles and timed against a register-only loop of their own
+ * dot-product instruction (vdpbf16ps: 64 FLOP, vpdpbusd: 128 OP, about 2x
+ * and 4x the fp32 FMA's 32 on Zen 4).
  * Given a model directory, also times whole forwards at batch 1 and 8 (the
  * same medians, wall and CPU time). Built by `make bench-kernels`; not part
  * of `make test`. The user-facing model benchmark is `vitc bench`.
@@ -52,7 +56,7 @@ static double now_s(void)
 #define PEAK_ITERS 20000000L
 
 struct peak_arg {
-    enum vitc_cpu_isa isa;
+    float (*loop)(long iters);
     double seconds;
     float sink;
 };
@@ -97,6 +101,57 @@ __attribute__((target("avx2,fma"))) static float peak_avx2(long iters)
     _mm256_storeu_ps(out, s);
     return out[0] + out[7];
 }
+
+/* The bf16 dot product: each vdpbf16ps is 16 lanes x 2 multiply-adds. */
+__attribute__((target("avx512f,avx512bf16"))) static float peak_bf16(long iters)
+{
+    __m512 a[12];
+    __m512bh m = (__m512bh)_mm512_set1_epi32(0x3F803F80), c = (__m512bh)_mm512_set1_epi32(0x33D633D6);
+    for (int i = 0; i < 12; i++) {
+        a[i] = _mm512_set1_ps((float)i);
+    }
+    for (long it = 0; it < iters; it++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) {
+            a[i] = _mm512_dpbf16_ps(a[i], m, c);
+        }
+    }
+    __m512 s = a[0];
+    for (int i = 1; i < 12; i++) {
+        s = _mm512_add_ps(s, a[i]);
+    }
+    return _mm512_reduce_add_ps(s);
+}
+
+/* The int8 dot product: each vpdpbusd is 16 lanes x 4 multiply-adds. */
+__attribute__((target("avx512f,avx512vnni"))) static float peak_vnni(long iters)
+{
+    __m512i a[12], m = _mm512_set1_epi8(3), c = _mm512_set1_epi8(-2);
+    for (int i = 0; i < 12; i++) {
+        a[i] = _mm512_set1_epi32(i);
+    }
+    for (long it = 0; it < iters; it++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) {
+            a[i] = _mm512_dpbusd_epi32(a[i], m, c);
+        }
+    }
+    __m512i s = a[0];
+    for (int i = 1; i < 12; i++) {
+        s = _mm512_add_epi32(s, a[i]);
+    }
+    return (float)_mm512_reduce_add_epi32(s);
+}
+
+static float peak_avx512_loop(long iters)
+{
+    return peak_avx512(iters);
+}
+
+static float peak_avx2_loop(long iters)
+{
+    return peak_avx2(iters);
+}
 #endif
 
 /* The loop timed in the thread's own CPU time, so time spent descheduled
@@ -105,34 +160,58 @@ static void *peak_thread(void *p)
 {
     struct peak_arg *a = p;
     double t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-#if defined(__x86_64__)
-    a->sink = a->isa == VITC_ISA_AVX512 ? peak_avx512(PEAK_ITERS) : peak_avx2(PEAK_ITERS);
-#endif
+    a->sink = a->loop(PEAK_ITERS);
     a->seconds = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
     return NULL;
 }
 
-/* GFLOP/s of one core, per second it runs, of the FMA loop (2 FLOP per
- * lane); two threads run at once and the faster counts, so a neighbour on
- * the same core's sibling does not halve it. */
-static double fma_peak_core(enum vitc_cpu_isa isa)
+/* GFLOP/s of one core, per second it runs, of a peak loop doing
+ * flop_per_op FLOP (2 per multiply-add) in each of its 12 instructions per
+ * iteration; two threads run at once and the faster counts, so a neighbour
+ * on the same core's sibling does not halve it. */
+static double peak_core(float (*loop)(long), double flop_per_op)
 {
-    if (isa == VITC_ISA_REF) {
-        return 0;
-    }
     pthread_t th[2];
     struct peak_arg args[2];
     double best = 1e30;
-    int lanes = isa == VITC_ISA_AVX512 ? 16 : 8;
     for (int t = 0; t < 2; t++) {
-        args[t] = (struct peak_arg){.isa = isa};
+        args[t] = (struct peak_arg){.loop = loop};
         pthread_create(&th[t], NULL, peak_thread, &args[t]);
     }
     for (int t = 0; t < 2; t++) {
         pthread_join(th[t], NULL);
         best = args[t].seconds < best ? args[t].seconds : best;
     }
-    return 2.0 * lanes * 12.0 * (double)PEAK_ITERS / best * 1e-9;
+    return flop_per_op * 12.0 * (double)PEAK_ITERS / best * 1e-9;
+}
+
+/* The fp32 FMA peak of an ISA's widest vectors (0 for the reference). */
+static double fma_peak_core(enum vitc_cpu_isa isa)
+{
+#if defined(__x86_64__)
+    if (isa == VITC_ISA_AVX512) {
+        return peak_core(peak_avx512_loop, 2.0 * 16);
+    }
+    if (isa == VITC_ISA_AVX2) {
+        return peak_core(peak_avx2_loop, 2.0 * 8);
+    }
+#endif
+    return 0;
+}
+
+/* The dot-product peak a low-precision table runs at: vdpbf16ps (64 FLOP)
+ * for bf16, vpdpbusd (128 integer OP) for int8; 0 where the CPU lacks it. */
+static double lowp_peak_core(vitc_precision precision)
+{
+#if defined(__x86_64__)
+    if (precision == VITC_PRECISION_BF16 && vitc_cpu_has_ext(VITC_EXT_AVX512_BF16)) {
+        return peak_core(peak_bf16, 2.0 * 16 * 2);
+    }
+    if (precision == VITC_PRECISION_INT8 && vitc_cpu_has_ext(VITC_EXT_AVX512_VNNI)) {
+        return peak_core(peak_vnni, 2.0 * 16 * 4);
+    }
+#endif
+    return 0;
 }
 
 /* ---- GEMM timing ---- */
@@ -249,14 +328,120 @@ struct shape {
     int residual;
 };
 
+static const struct shape shapes[] = {
+    {"qkv 768->2304", 2304, 768, VITC_ACT_NONE, 0},
+    {"attn-out 768->768 +res", 768, 768, VITC_ACT_NONE, 1},
+    {"mlp-up 768->3072 gelu", 3072, 768, VITC_ACT_GELU, 0},
+    {"mlp-down 3072->768 +res", 768, 3072, VITC_ACT_NONE, 1},
+};
+#define N_SHAPES (sizeof shapes / sizeof shapes[0])
+
+/* The inputs every timed linear shares: x (1576, 3072), W (3072, 3072),
+ * b (3072), and two outputs of (1576, 3072). */
+struct inputs {
+    const float *x, *W, *b;
+    float *y, *yr;
+};
+
+/* ---- low-precision linears ---- */
+
+/* A CPU backend computing in precision, with the kernels VITC_CPU names
+ * (the low-precision table follows the fp32 one, dispatch.h). */
+static struct vitc_be *lowp_backend(const char *table, int n_threads, vitc_precision precision)
+{
+    struct vitc_cpu_backend_params p = {.n_threads = n_threads,
+                                        .max_tokens = 4,
+                                        .max_head_dim = 4,
+                                        .max_k = 3072,
+                                        .precision = precision};
+    struct vitc_be *be = NULL;
+    setenv("VITC_CPU", table, 1);
+    if (vitc_backend_cpu_create(&p, &be) != VITC_OK) {
+        fprintf(stderr, "%s\n", vitc_last_error());
+        return NULL;
+    }
+    return be;
+}
+
+/* bf16 or int8 through the low-precision table of the fp32 table named
+ * (isa), 1..max_threads: each shape first checked against the portable
+ * oracle of the same precision (same weights, same conversion; the tables
+ * differ only in the activations' last bits), then timed. %peak is against
+ * the register-only loop of the table's own dot-product instruction, so a
+ * table without one (the oracle) shows none. Returns non-zero on a wrong
+ * result. */
+static int bench_lowp(vitc_precision precision, enum vitc_cpu_isa isa, const char *isa_name,
+                      int max_threads, double min_s, const size_t *Ms, size_t n_ms,
+                      const struct inputs *in)
+{
+    const char *pname = precision == VITC_PRECISION_BF16 ? "bf16" : "int8";
+    const struct vitc_lowp_kernels *t =
+        vitc_cpu_lowp_kernels(precision, vitc_cpu_kernels_for(isa));
+    const struct vitc_lowp_kernels *oracle =
+        precision == VITC_PRECISION_BF16 ? &vitc_kernels_bf16_ref : &vitc_kernels_i8_ref;
+    if (isa != VITC_ISA_REF && t == oracle) {
+        printf("\n%s on %s: no table for this CPU (it runs the portable one), skipped\n", pname,
+               isa_name);
+        return 0;
+    }
+    double peak = t == oracle ? 0 : lowp_peak_core(precision);
+    int failed = 0;
+    for (int nt = 1; nt <= max_threads; nt++) {
+        struct vitc_be *be = lowp_backend(isa_name, nt, precision);
+        struct vitc_be *ref = lowp_backend("ref", nt, precision);
+        if (!be || !ref) {
+            vitc_backend_free(be);
+            vitc_backend_free(ref);
+            return 1;
+        }
+        printf("\n%s %s, %d thread%s, %s peak %.1f GOP/s per core (x%d = %.1f)\n", pname,
+               t->name, nt, nt > 1 ? "s" : "",
+               precision == VITC_PRECISION_BF16 ? "vdpbf16ps" : "vpdpbusd", peak, nt, peak * nt);
+        printf("  %-24s %6s %10s %10s %9s %7s\n", "shape", "M", "ms", "GFLOP/s", "per core",
+               "%peak");
+        for (size_t si = 0; si < N_SHAPES; si++) {
+            const struct shape *s = &shapes[si];
+            struct vitc_linear l = {
+                .weight = in->W, .bias = in->b, .n_out = (int)s->N, .n_in = (int)s->K};
+            if (vitc_cpu_prepare_linear(&l, precision) != VITC_OK) {
+                fprintf(stderr, "%s\n", vitc_last_error());
+                failed = 1;
+                break;
+            }
+            for (size_t mi = 0; mi < n_ms; mi++) {
+                size_t M = Ms[mi];
+                if (t == oracle && M > 197) {
+                    continue; /* the oracle is slow; one size shows it */
+                }
+                be->ops->linear(be, &l, in->x, M, in->y, VITC_ACT_GELU, NULL);
+                ref->ops->linear(ref, &l, in->x, M, in->yr, VITC_ACT_GELU, NULL);
+                double worst = 0;
+                for (size_t i = 0; i < M * s->N; i++) {
+                    double e = fabs((double)in->y[i] - in->yr[i]) / (1.0 + fabs((double)in->yr[i]));
+                    worst = e > worst || e != e ? e : worst;
+                }
+                if (worst > 1e-5) {
+                    printf("  %-24s %6zu  WRONG: relative error %.3g vs %s, not timed\n", s->name,
+                           M, worst, oracle->name);
+                    failed = 1;
+                    continue;
+                }
+                double wall = 0, cpu = 0;
+                time_linear(be, &l, in->x, M, in->y, s->act, s->residual, min_s, &wall, &cpu);
+                double gflop = 2.0 * (double)M * (double)s->N * (double)s->K * 1e-9;
+                printf("  %-24s %6zu %10.3f %10.1f %9.1f %6.1f%%\n", s->name, M, wall * 1e3,
+                       gflop / wall, gflop / cpu, peak > 0 ? 100.0 * gflop / cpu / peak : 0.0);
+            }
+            vitc_cpu_unprepare_linear(&l);
+        }
+        vitc_backend_free(be);
+        vitc_backend_free(ref);
+    }
+    return failed;
+}
+
 int main(int argc, char **argv)
 {
-    static const struct shape shapes[] = {
-        {"qkv 768->2304", 2304, 768, VITC_ACT_NONE, 0},
-        {"attn-out 768->768 +res", 768, 768, VITC_ACT_NONE, 1},
-        {"mlp-up 768->3072 gelu", 3072, 768, VITC_ACT_GELU, 0},
-        {"mlp-down 3072->768 +res", 768, 3072, VITC_ACT_NONE, 1},
-    };
     static const struct {
         enum vitc_cpu_isa isa;
         const char *name;
@@ -266,12 +451,20 @@ int main(int argc, char **argv)
     double min_s = argc > 2 ? atof(argv[2]) : 0.5;
     const char *only = argc > 3 && strcmp(argv[3], "all") != 0 ? argv[3] : NULL;
     const char *model_dir = argc > 4 ? argv[4] : NULL;
+    /* TABLE bf16 or int8: only that precision's table for this CPU. */
+    vitc_precision only_lowp = !only                     ? VITC_PRECISION_FP32
+                               : strcmp(only, "bf16") == 0 ? VITC_PRECISION_BF16
+                               : strcmp(only, "int8") == 0 ? VITC_PRECISION_INT8
+                                                           : VITC_PRECISION_FP32;
     /* The model runs the table named, else the one VITC_CPU or the CPU picks. */
     const char *env = getenv("VITC_CPU");
-    char *model_table = only ? strdup(only) : env ? strdup(env) : NULL;
+    char *model_table = only && only_lowp == VITC_PRECISION_FP32 ? strdup(only)
+                        : env                                   ? strdup(env)
+                                                                : NULL;
     if (max_threads < 1 || max_threads > 64 || min_s < 0) {
         fprintf(stderr, "usage: bench_kernels [MAX_THREADS (1..64, default 2) [SECONDS per "
-                        "shape (default 0.5) [TABLE (ref, avx2, avx512 or all) [MODEL_DIR]]]]\n");
+                        "shape (default 0.5) [TABLE (ref, avx2, avx512, bf16, int8 or all) "
+                        "[MODEL_DIR]]]]\n");
         return 2;
     }
     printf("The linears with the model's fused epilogues, medians of repeated runs (checked\n"
@@ -316,7 +509,7 @@ int main(int argc, char **argv)
                    tables[ti].name, nt, nt > 1 ? "s" : "", peak, nt, peak * nt);
             printf("  %-24s %6s %10s %10s %9s %7s\n", "shape", "M", "ms", "GFLOP/s", "per core",
                    "%peak");
-            for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            for (size_t si = 0; si < N_SHAPES; si++) {
                 const struct shape *s = &shapes[si];
                 struct vitc_linear l = {
                     .weight = W, .bias = b, .n_out = (int)s->N, .n_in = (int)s->K};
@@ -353,6 +546,26 @@ int main(int argc, char **argv)
             }
             vitc_backend_free(be);
             vitc_backend_free(ref);
+        }
+    }
+    /* bf16 and int8 on the tables above (the table named, or all); with
+     * TABLE bf16 or int8, that one on the best table this CPU runs. */
+    const struct inputs in = {.x = x, .W = W, .b = b, .y = y, .yr = yr};
+    for (int pi = 0; pi < 2; pi++) {
+        vitc_precision prec = pi == 0 ? VITC_PRECISION_BF16 : VITC_PRECISION_INT8;
+        if (only_lowp != VITC_PRECISION_FP32 && only_lowp != prec) {
+            continue;
+        }
+        for (size_t ti = 0; ti < sizeof tables / sizeof tables[0]; ti++) {
+            if (!vitc_cpu_has(tables[ti].isa) || tables[ti].isa == VITC_ISA_AVX2 ||
+                (only_lowp == VITC_PRECISION_FP32 && only && strcmp(only, tables[ti].name) != 0)) {
+                continue;
+            }
+            failed |= bench_lowp(prec, tables[ti].isa, tables[ti].name, max_threads, min_s, Ms, 2,
+                                 &in);
+            if (only_lowp != VITC_PRECISION_FP32) {
+                break; /* the best table only */
+            }
         }
     }
     free(x);
