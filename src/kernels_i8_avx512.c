@@ -86,37 +86,56 @@ static inline __m128i quant16(__m512 x, __m512 inv, __m512i zero)
     return _mm512_cvtusepi32_epi8(_mm512_max_epi32(q, _mm512_setzero_si512()));
 }
 
-void vitc_i8_avx512_quantize_row(const float *restrict x, size_t K, uint8_t *restrict q,
-                                 float *scale, int32_t *zero)
+/* Output dword p of a panel half: row p % 8's group p / 8 (+ 2 for the
+ * second half), from a = rows 0-3 and b = rows 4-7, 4 groups per row. */
+static inline __m512i group_index(int half)
 {
-    float inv;
-    row_params(x, K, scale, &inv, zero);
-    __m512 vinv = _mm512_set1_ps(inv);
-    __m512i vz = _mm512_set1_epi32(*zero);
-    for (size_t k = 0; k < K; k += 16) {
-        __mmask16 m = lanes(K - k);
-        _mm_mask_storeu_epi8(q + k, m, quant16(_mm512_maskz_loadu_ps(m, x + k), vinv, vz));
-    }
+    int g = 2 * half;
+    return _mm512_set_epi32(16 + 12 + g + 1, 16 + 8 + g + 1, 16 + 4 + g + 1, 16 + g + 1,
+                            12 + g + 1, 8 + g + 1, 4 + g + 1, g + 1, 16 + 12 + g, 16 + 8 + g,
+                            16 + 4 + g, 16 + g, 12 + g, 8 + g, 4 + g, g);
 }
 
-/* Quantizes one row into its slot of an MR-row panel: group g's four bytes
- * (k = 4g .. 4g+3, zero past K) at dword g * MR + r of aq. */
-static void quantize_row_panel(const float *x, size_t K, uint32_t *aq, float *scale,
-                               int32_t *zero)
+void vitc_i8_avx512_quantize_panel(const float *x, size_t ldx, size_t m, size_t K, uint32_t *aq,
+                                   float *scale, int32_t *zero)
 {
-    float inv;
-    row_params(x, K, scale, &inv, zero);
-    __m512 vinv = _mm512_set1_ps(inv);
-    __m512i vz = _mm512_set1_epi32(*zero);
+    /* Rows past m read row 0 with a zero multiplier and zero point: zeros. */
+    const float *rows[MR];
+    __m512 inv[MR];
+    __m512i zp[MR];
+    for (size_t r = 0; r < MR; r++) {
+        float iv = 0.0f;
+        scale[r] = 0.0f;
+        zero[r] = 0;
+        rows[r] = x + (r < m ? r : 0) * ldx;
+        if (r < m) {
+            row_params(rows[r], K, scale + r, &iv, zero + r);
+        }
+        inv[r] = _mm512_set1_ps(iv);
+        zp[r] = _mm512_set1_epi32(zero[r]);
+    }
+    const __m512i lo = group_index(0), hi = group_index(1);
     size_t groups = (K + 3) / 4;
     for (size_t k = 0; k < K; k += 16) {
-        __mmask16 m = lanes(K - k);
-        __m128i q = _mm_maskz_mov_epi8(m, quant16(_mm512_maskz_loadu_ps(m, x + k), vinv, vz));
-        uint32_t d[4];
-        _mm_storeu_si128((__m128i *)(void *)d, q);
+        __mmask16 mk = lanes(K - k);
+        __m128i q[MR];
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m512 v = _mm512_maskz_loadu_ps(mk, rows[r] + k);
+            q[r] = _mm_maskz_mov_epi8(mk, quant16(v, inv[r], zp[r])); /* zero past K */
+        }
+        __m512i a = _mm512_inserti32x4(_mm512_castsi128_si512(q[0]), q[1], 1);
+        a = _mm512_inserti32x4(_mm512_inserti32x4(a, q[2], 2), q[3], 3);
+        __m512i b = _mm512_inserti32x4(_mm512_castsi128_si512(q[4]), q[5], 1);
+        b = _mm512_inserti32x4(_mm512_inserti32x4(b, q[6], 2), q[7], 3);
+        /* Groups g0 .. g0+3, as many as K4 has: two 8-row groups per store. */
         size_t g0 = k / 4, n = groups - g0 < 4 ? groups - g0 : 4;
-        for (size_t g = 0; g < n; g++) {
-            aq[(g0 + g) * MR] = d[g];
+        uint32_t *dst = aq + g0 * MR;
+        _mm512_mask_storeu_epi32(dst, n >= 2 ? 0xFFFF : 0x00FF,
+                                 _mm512_permutex2var_epi32(a, lo, b));
+        if (n > 2) {
+            _mm512_mask_storeu_epi32(dst + 2 * MR, n >= 4 ? 0xFFFF : 0x00FF,
+                                     _mm512_permutex2var_epi32(a, hi, b));
         }
     }
 }
@@ -252,17 +271,9 @@ static void linear_block_i8_avx512(size_t M, size_t N, size_t K, const float *x,
     float *xs = scratch;                                  /* (MC_PAD) row scales      */
     int32_t *xz = (int32_t *)(void *)(scratch + MC_PAD);  /* (MC_PAD) zero points     */
     uint32_t *aq = (uint32_t *)(void *)(scratch + 2 * MC_PAD); /* (MC_PAD/MR, groups, MR) */
-    size_t Mp = (M + MR - 1) / MR * MR;
-    for (size_t i = 0; i < M; i++) {
-        quantize_row_panel(x + i * ldx, K, aq + (i / MR) * groups * MR + i % MR, xs + i, xz + i);
-    }
-    for (size_t i = M; i < Mp; i++) {
-        uint32_t *dst = aq + (i / MR) * groups * MR + i % MR;
-        for (size_t g = 0; g < groups; g++) {
-            dst[g * MR] = 0;
-        }
-        xs[i] = 0.0f;
-        xz[i] = 0;
+    for (size_t i0 = 0; i0 < M; i0 += MR) {
+        vitc_i8_avx512_quantize_panel(x + i0 * ldx, ldx, M - i0 < MR ? M - i0 : MR, K,
+                                      aq + i0 * groups, xs + i0, xz + i0);
     }
     const int8_t *w = wp;
     size_t n_panels = (N + VITC_PACK_NB - 1) / VITC_PACK_NB;

@@ -239,35 +239,53 @@ static void make_row(float *x, size_t K, unsigned kind)
     }
 }
 
+/* The kernel's panel quantizer against vitc_kernels_quantize_row_u8, byte
+ * for byte, with every number of rows and rows of mixed kinds; padding (k
+ * past K, rows past m) zero, nothing written past the panel. */
 static void test_quantize_matches_ref(void)
 {
     const size_t Ks[] = {1, 2, 3, 4, 5, 15, 16, 17, 31, 32, 33, 47, 100, 768, 3072};
-    float *x = malloc(3072 * sizeof *x);
-    uint8_t *q = malloc(3072 + 64), *qr = malloc(3072 + 64);
+    float *x = malloc(8 * (3072 + 2) * sizeof *x);
+    uint32_t *aq = malloc((8 * 768 + 64) * sizeof *aq);
+    uint8_t *qr = malloc(3072);
     int bad = 0;
     for (size_t a = 0; a < sizeof Ks / sizeof Ks[0]; a++) {
-        for (unsigned kind = 0; kind < 10; kind++) {
-            for (int rep = 0; rep < 4; rep++) {
-                size_t K = Ks[a];
-                make_row(x, K, kind);
-                float s = 0, sr = 0;
-                int32_t z = -1, zr = -1;
-                memset(q, 0xAB, K + 64);
-                memset(qr, 0xAB, K + 64);
-                vitc_i8_avx512_quantize_row(x, K, q, &s, &z);
-                vitc_kernels_quantize_row_u8(x, K, qr, &sr, &zr);
-                if (memcmp(q, qr, K + 64) != 0 || s != sr || z != zr) {
-                    if (bad++ < 5) {
-                        CHECKF(0, "K %zu kind %u: scale %g/%g zero %d/%d", K, kind, s, sr, z,
-                               zr);
+        for (size_t m = 1; m <= 8; m++) {
+            for (int rep = 0; rep < 10; rep++) {
+                size_t K = Ks[a], groups = (K + 3) / 4, ldx = K + (size_t)rep % 3;
+                for (size_t r = 0; r < m; r++) {
+                    make_row(x + r * ldx, K, urand(10));
+                }
+                float s[8];
+                int32_t z[8];
+                memset(aq, 0xAB, (8 * groups + 64) * sizeof *aq);
+                vitc_i8_avx512_quantize_panel(x, ldx, m, K, aq, s, z);
+                const uint8_t *qb = (const uint8_t *)aq;
+                int ok = 1;
+                for (size_t r = 0; r < 8; r++) {
+                    float sr = 0;
+                    int32_t zr = 0;
+                    if (r < m) {
+                        vitc_kernels_quantize_row_u8(x + r * ldx, K, qr, &sr, &zr);
                     }
+                    ok &= s[r] == sr && z[r] == zr;
+                    for (size_t k = 0; k < 4 * groups; k++) {
+                        uint8_t want = r < m && k < K ? qr[k] : 0;
+                        ok &= qb[((k / 4) * 8 + r) * 4 + k % 4] == want;
+                    }
+                }
+                for (size_t i = 8 * groups; i < 8 * groups + 64; i++) {
+                    ok &= aq[i] == 0xABABABABu;
+                }
+                if (!ok && bad++ < 5) {
+                    CHECKF(0, "K %zu m %zu rep %d", K, m, rep);
                 }
             }
         }
     }
     CHECK(bad == 0);
     free(x);
-    free(q);
+    free(aq);
     free(qr);
 }
 
