@@ -6,7 +6,8 @@
 #   make test-extended also run the tests that need ../shared (larger fixtures)
 #   make install       PREFIX=/usr/local DESTDIR=
 #   make format / clean
-# Variables: SAN=address,undefined | thread, DEBUG=1, BUILD=dir, WERROR=1.
+# Variables: SAN=address,undefined | thread, DEBUG=1, BUILD=dir, WERROR=1,
+#            VITC_CUDA=0|1 (default: 1 when nvcc is found), CUDA_ARCH="80 90".
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -31,8 +32,39 @@ LIB_SRC  := $(wildcard src/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+# ---- CUDA ----
+# The CUDA backend (src/backend_cuda*.cu) is built when nvcc is found (PATH, then
+# /usr/local/cuda/bin) unless VITC_CUDA=0; without it, src/backend_cuda_none.c says so.
+# cudart is linked statically: it loads the driver (libcuda.so.1) only when a CUDA ctx is
+# made, and cuBLASLt is opened with dlopen then, so everything built here still links and
+# runs on a machine without a GPU, a driver or the CUDA libraries. Code for sm_80 and
+# sm_90, plus sm_90 PTX for newer GPUs to compile at load.
+NVCC      ?= $(or $(shell command -v nvcc 2>/dev/null),$(wildcard /usr/local/cuda/bin/nvcc))
+VITC_CUDA ?= $(if $(NVCC),1,0)
+CUDA_ARCH ?= 80 90
+ifeq ($(VITC_CUDA),1)
+ifeq ($(NVCC),)
+$(error VITC_CUDA=1 but no nvcc on PATH or in /usr/local/cuda/bin)
+endif
+CUDA_HOME   := $(patsubst %/bin/nvcc,%,$(realpath $(NVCC)))
+CUDA_LIBDIR := $(firstword $(wildcard $(CUDA_HOME)/lib64 $(CUDA_HOME)/lib))
+CUDA_LIBS   := -L$(CUDA_LIBDIR) -lcudart_static -ldl -lrt
+LIB_SRC     := $(filter-out src/backend_cuda_none.c,$(LIB_SRC))
+CU_SRC      := $(wildcard src/*.cu)
+NVFLAGS     := -std=c++17 $(if $(DEBUG),-O0 -g,-O2 -g) -MMD -MP -Iinclude -DVITC_BUILD \
+               -DVITC_CUDA_LIBDIR='"$(CUDA_LIBDIR)"' $(if $(WERROR),-Werror all-warnings) \
+               $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
+               -gencode arch=compute_$(lastword $(CUDA_ARCH)),code=compute_$(lastword $(CUDA_ARCH))
+# No exceptions, RTTI or guarded statics: the objects then need no C++ runtime.
+comma       := ,
+NVHOST      := -Wall,-Wextra,-fvisibility=hidden,-fno-exceptions,-fno-rtti,-fno-threadsafe-statics$(if $(WERROR),$(comma)-Werror)
+LDLIBS      += $(CUDA_LIBS)
+endif
+# Switching VITC_CUDA in one build directory relinks the libraries.
+CUDA_STAMP := $(BUILD)/cuda-$(VITC_CUDA).stamp
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.o)
+PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o) $(CU_SRC:%.cu=$(BUILD)/pic/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
@@ -49,6 +81,19 @@ $(BUILD)/pic/src/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -DVITC_BUILD -fvisibility=hidden -fPIC -c $< -o $@
 
+$(BUILD)/src/%.o: src/%.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVFLAGS) -Xcompiler $(NVHOST) -c $< -o $@
+
+$(BUILD)/pic/src/%.o: src/%.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVFLAGS) -Xcompiler $(NVHOST),-fPIC -c $< -o $@
+
+$(CUDA_STAMP):
+	@mkdir -p $(@D)
+	@rm -f $(BUILD)/cuda-*.stamp
+	@touch $@
+
 # Kernel tables beyond the x86-64 baseline get their instruction sets per
 # file; src/dispatch.c calls them only on CPUs that run them.
 ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine)),)
@@ -64,12 +109,12 @@ $(BUILD)/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libvitc.a: $(LIB_OBJ)
+$(BUILD)/libvitc.a: $(LIB_OBJ) $(CUDA_STAMP)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(LIB_OBJ)
 
-$(BUILD)/libvitc.so: $(PIC_OBJ)
-	$(CC) -shared -Wl,-soname,libvitc.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/libvitc.so: $(PIC_OBJ) $(CUDA_STAMP)
+	$(CC) -shared -Wl,-soname,libvitc.so.0 $(LDFLAGS) -o $@ $(PIC_OBJ) $(LDLIBS)
 
 $(BUILD)/vitc: $(CLI_OBJ) $(BUILD)/libvitc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -83,8 +128,8 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libvitc.a
 VERSION := $(shell awk '/^.define VITC_VERSION_(MAJOR|MINOR|PATCH) / {v = v s $$3; s = "."} END {print v}' include/vitc.h)
 $(BUILD)/vitc.pc: FORCE
 	@mkdir -p $(@D)
-	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: vitc\nDescription: Vision Transformer inference in C\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lvitc\nLibs.private: -lpthread -lm\nCflags: -I$${includedir}\n' \
-	    '$(PREFIX)' '$(VERSION)' '$(PKGS)' > $@.tmp
+	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: vitc\nDescription: Vision Transformer inference in C\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lvitc\nLibs.private: -lpthread -lm%s\nCflags: -I$${includedir}\n' \
+	    '$(PREFIX)' '$(VERSION)' '$(PKGS)' '$(if $(CUDA_LIBS), $(CUDA_LIBS))' > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@ && echo "wrote $@"; fi
 FORCE:
 

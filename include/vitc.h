@@ -253,7 +253,11 @@ VITC_API vitc_ctx_params vitc_ctx_default_params(void);
 
 /* A per-thread working context; all activation memory is allocated here,
  * so vitc_forward never allocates. The model must outlive the ctx.
- * params may be NULL for defaults. */
+ * params may be NULL for defaults. AUTO is the CPU. A CUDA ctx uploads the
+ * weights in the model's precision (fp32, tf32, bf16 or fp16; int8 fails
+ * with VITC_ERR_UNSUPPORTED) and computes on one stream of its own; it
+ * fails with VITC_ERR_BACKEND when no usable GPU is there and with
+ * VITC_ERR_UNSUPPORTED in a build without CUDA. */
 VITC_API vitc_status vitc_ctx_new(const vitc_model *model, const vitc_ctx_params *params,
                                   vitc_ctx **out);
 
@@ -280,6 +284,11 @@ VITC_API vitc_status vitc_forward(vitc_ctx *ctx, const float *pixel_values, size
  * n_images * vitc_output_size(model, which)). */
 VITC_API vitc_status vitc_get_output(vitc_ctx *ctx, vitc_output which, float *out,
                                      size_t n_floats);
+
+/* The most device memory, in bytes, a CUDA ctx has held since it was made
+ * (weights, activations, staging, workspace and captured forwards, as the
+ * driver counts this process's use of the GPU). 0 for a CPU ctx or NULL. */
+VITC_API size_t vitc_ctx_device_memory(const vitc_ctx *ctx);
 
 /* Debug tap: called during vitc_forward after each named stage
  * ("embeddings", "layer.0" ... "layer.{L-1}" (block outputs before the

@@ -78,6 +78,19 @@ struct vitc_backend_ops {
      * the CLS row of each image (stride = n_tokens). out: (n_rows, cols). */
     vitc_status (*gather_rows)(struct vitc_be *be, const float *x, size_t stride, size_t n_rows,
                                size_t cols, float *out);
+
+    /* (optional) Bracket one forward of n_images: begin before its first
+     * op, end after its last or after the op that failed (status is then
+     * that op's, and end returns it). With capture set (no tap reads the
+     * stages in between) a backend may record the forward once per
+     * n_images and replay the recording, the ops then only repeating their
+     * host side. NULL for the CPU. */
+    vitc_status (*forward_begin)(struct vitc_be *be, size_t n_images, bool capture);
+    vitc_status (*forward_end)(struct vitc_be *be, vitc_status status);
+
+    /* (optional) The most device memory the backend has held since it was
+     * created, in bytes. NULL for the CPU. */
+    size_t (*device_memory)(struct vitc_be *be);
 };
 
 /* A backend instance, owned by one ctx. (The tag vitc_backend is the public
@@ -111,6 +124,14 @@ vitc_status vitc_backend_cpu_create(const struct vitc_cpu_backend_params *p, str
  * frees them. For tests and benchmarks that build layers by hand. */
 vitc_status vitc_cpu_prepare_linear(struct vitc_linear *l, vitc_precision precision);
 void vitc_cpu_unprepare_linear(struct vitc_linear *l);
+
+/* The CUDA backend on device `device` for model m, with room for
+ * max_batch images: uploads m's weights in the model's precision (FP32,
+ * TF32, BF16 or FP16; INT8 fails with VITC_ERR_UNSUPPORTED), creates the
+ * ctx's stream and staging buffers. In a build without the CUDA toolkit
+ * (backend_cuda_none.c) it always fails with VITC_ERR_UNSUPPORTED. */
+vitc_status vitc_backend_cuda_new(const struct vitc_model *m, int device, size_t max_batch,
+                                  struct vitc_be **out);
 
 /* Threads of a CPU backend (for reports and tests). */
 int vitc_backend_cpu_n_threads(const struct vitc_be *be);

@@ -101,9 +101,8 @@ vitc_status vitc_ctx_new(const vitc_model *model, const vitc_ctx_params *params,
     switch (p.backend) {
     case VITC_BACKEND_AUTO:
     case VITC_BACKEND_CPU:
-        break;
     case VITC_BACKEND_CUDA:
-        return vitc_error(VITC_ERR_UNSUPPORTED, "this build has no CUDA backend");
+        break;
     default:
         return vitc_error(VITC_ERR_INVALID_ARG, "unknown backend %d", (int)p.backend);
     }
@@ -133,7 +132,11 @@ vitc_status vitc_ctx_new(const vitc_model *model, const vitc_ctx_params *params,
                                                                  : c->hidden_size),
         .precision = model->params.precision,
     };
-    if ((s = vitc_backend_cpu_create(&bp, &ctx->be)) != VITC_OK ||
+    /* AUTO is the CPU: a GPU is used only when asked for. */
+    s = p.backend == VITC_BACKEND_CUDA
+            ? vitc_backend_cuda_new(model, p.device, (size_t)p.max_batch, &ctx->be)
+            : vitc_backend_cpu_create(&bp, &ctx->be);
+    if (s != VITC_OK ||
         (s = vitc_model_acts_new(model, ctx->be, (size_t)p.max_batch, &ctx->acts)) != VITC_OK) {
         vitc_ctx_free(ctx);
         return s;
@@ -152,6 +155,14 @@ void vitc_ctx_free(vitc_ctx *ctx)
     }
     vitc_backend_free(ctx->be);
     vitc_mem_free(ctx);
+}
+
+size_t vitc_ctx_device_memory(const vitc_ctx *ctx)
+{
+    if (!ctx || !ctx->be->ops->device_memory) {
+        return 0;
+    }
+    return ctx->be->ops->device_memory(ctx->be);
 }
 
 void vitc_ctx_set_tap(vitc_ctx *ctx, vitc_tap_fn fn, void *user)

@@ -58,7 +58,7 @@ uint16_t vitc_f32_to_f16(float f)
             return sign;
         }
         uint32_t mant = (x & 0x7fffffu) | 0x800000u; /* value = mant * 2^(e - 150) */
-        unsigned shift = 126u - (x >> 23);          /* 14 .. 24                     */
+        unsigned shift = 126u - (x >> 23);           /* 14 .. 24                     */
         uint32_t r = mant >> shift, rem = mant & ((1u << shift) - 1u), half = 1u << (shift - 1u);
         if (rem > half || (rem == half && (r & 1u))) {
             r++; /* may reach 0x400, the smallest normal: still the right bits */
@@ -130,8 +130,8 @@ static int add_entry(struct wplan_builder *b, const void *key, enum vitc_cuda_wk
         b->p.e = e;
         b->cap = cap;
     }
-    b->p.e[b->p.n++] = (struct vitc_cuda_wentry){
-        .key = key, .kind = kind, .linear = linear, .src = src, .n = n};
+    b->p.e[b->p.n++] =
+        (struct vitc_cuda_wentry){.key = key, .kind = kind, .linear = linear, .src = src, .n = n};
     return 0;
 }
 
@@ -258,8 +258,7 @@ const struct vitc_cuda_wentry *vitc_cuda_wplan_find(const struct vitc_cuda_wplan
 
 /* ---- sizes of a ctx ---- */
 
-int vitc_cuda_io_floats(const struct vitc_config *c, size_t n_labels, size_t max_batch,
-                        size_t *out)
+int vitc_cuda_io_floats(const struct vitc_config *c, size_t n_labels, size_t max_batch, size_t *out)
 {
     if (c->num_channels <= 0 || c->image_size <= 0 || c->patch_size <= 0 || c->hidden_size <= 0) {
         return -1;

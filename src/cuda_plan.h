@@ -45,21 +45,21 @@ void vitc_cuda_convert(vitc_precision p, const float *src, size_t n, void *dst);
 enum vitc_cuda_wkind { VITC_CUDA_W_MATRIX = 0, VITC_CUDA_W_BIAS, VITC_CUDA_W_VECTOR };
 
 struct vitc_cuda_wentry {
-    const void *key;      /* linears: the struct vitc_linear *; vectors: the
-                             host float pointer the graph passes          */
+    const void *key; /* linears: the struct vitc_linear *; vectors: the
+                        host float pointer the graph passes          */
     enum vitc_cuda_wkind kind;
     const struct vitc_linear *linear; /* the layer (matrix and bias)      */
-    const float *src;     /* host data of a bias or vector; NULL for a matrix
-                             (read with vitc_linear_copy_rows)           */
-    size_t n;             /* elements                                     */
-    size_t offset;        /* bytes from the start of the device block     */
+    const float *src;                 /* host data of a bias or vector; NULL for a matrix
+                                         (read with vitc_linear_copy_rows)           */
+    size_t n;                         /* elements                                     */
+    size_t offset;                    /* bytes from the start of the device block     */
 };
 
 struct vitc_cuda_wplan {
     struct vitc_cuda_wentry *e; /* (n) sorted by (key, kind)              */
     size_t n;
-    size_t bytes;        /* the whole device block                        */
-    size_t max_floats;   /* the largest entry, for one host staging buffer */
+    size_t bytes;      /* the whole device block                        */
+    size_t max_floats; /* the largest entry, for one host staging buffer */
 };
 
 /* Device offsets are multiples of this (cuBLASLt's preferred alignment). */
@@ -95,13 +95,13 @@ int vitc_cuda_io_floats(const struct vitc_config *c, size_t n_labels, size_t max
 #define VITC_CUDA_ATTN_MAX_HD 256 /* 8 output dims per lane in registers */
 /* The static shared-memory limit every CUDA GPU since sm_20 has without an
  * opt-in. */
-#define VITC_CUDA_SMEM_LIMIT  (48 * 1024)
+#define VITC_CUDA_SMEM_LIMIT (48 * 1024)
 
 struct vitc_cuda_attn_plan {
-    unsigned warps;       /* query rows per block                            */
-    unsigned grid_x;      /* blocks per (image, head): ceil(T / warps)       */
-    size_t smem_bytes;    /* dynamic shared memory per block                 */
-    size_t kv_stride;     /* floats per key row in shared memory (hd + 1)    */
+    unsigned warps;    /* query rows per block                            */
+    unsigned grid_x;   /* blocks per (image, head): ceil(T / warps)       */
+    size_t smem_bytes; /* dynamic shared memory per block                 */
+    size_t kv_stride;  /* floats per key row in shared memory (hd + 1)    */
 };
 
 /* Plans attention over n_tokens of head_dim; 0 on success, -1 when no shape

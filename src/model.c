@@ -165,7 +165,7 @@ static vitc_status tap_stage(struct vitc_be *be, const struct vitc_acts *a, vitc
     return VITC_OK;
 }
 
-vitc_status vitc_model_forward(const struct vitc_model *m, struct vitc_be *be,
+static vitc_status forward_ops(const struct vitc_model *m, struct vitc_be *be,
                                const struct vitc_acts *a, const float *pixel_values,
                                size_t n_images, vitc_tap_fn tap, void *tap_user)
 {
@@ -214,4 +214,18 @@ vitc_status vitc_model_forward(const struct vitc_model *m, struct vitc_be *be,
         TRY(tap_stage(be, a, tap, tap_user, "logits", a->logits, n, 1, d.L)); /* (n, L) */
     }
     return VITC_OK;
+}
+
+vitc_status vitc_model_forward(const struct vitc_model *m, struct vitc_be *be,
+                               const struct vitc_acts *a, const float *pixel_values,
+                               size_t n_images, vitc_tap_fn tap, void *tap_user)
+{
+    /* A backend may record the ops once and replay them (CUDA graphs), but
+     * not while a tap reads stages in the middle. */
+    const struct vitc_backend_ops *op = be->ops;
+    if (op->forward_begin) {
+        TRY(op->forward_begin(be, n_images, tap == NULL));
+    }
+    vitc_status s = forward_ops(m, be, a, pixel_values, n_images, tap, tap_user);
+    return op->forward_end ? op->forward_end(be, s) : s;
 }
