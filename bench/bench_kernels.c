@@ -266,11 +266,15 @@ static double model_flop(const vitc_model_info *m)
 }
 
 /* Medians of wall and CPU time of vitc_forward at batch 1 and 8 with 1..max
- * threads, on uniform random pixel_values. */
-static int bench_model(const char *dir, int max_threads, double min_s, double peak_core)
+ * threads, on uniform random pixel_values, the model computing in
+ * precision. */
+static int bench_model(const char *dir, int max_threads, double min_s, double peak_core,
+                       vitc_precision precision)
 {
     vitc_model *model = NULL;
-    if (vitc_model_load(dir, NULL, &model) != VITC_OK) {
+    vitc_model_params mp = vitc_model_default_params();
+    mp.precision = precision;
+    if (vitc_model_load(dir, &mp, &model) != VITC_OK) {
         fprintf(stderr, "%s\n", vitc_last_error());
         return 1;
     }
@@ -588,8 +592,17 @@ int main(int argc, char **argv)
         enum vitc_cpu_isa isa = strcmp(k->name, "avx512") == 0 ? VITC_ISA_AVX512
                                 : strcmp(k->name, "avx2") == 0 ? VITC_ISA_AVX2
                                                                : VITC_ISA_REF;
-        printf("\nwhole forward with the %s kernels", k->name);
-        failed |= bench_model(model_dir, max_threads, min_s, fma_peak_core(isa));
+        if (only_lowp != VITC_PRECISION_FP32) {
+            const struct vitc_lowp_kernels *t = vitc_cpu_lowp_kernels(only_lowp, k);
+            printf("\nwhole forward in %s with the %s kernels (%%peak: of %s)", only, t->name,
+                   only_lowp == VITC_PRECISION_BF16 ? "vdpbf16ps" : "vpdpbusd");
+            failed |= bench_model(model_dir, max_threads, min_s, lowp_peak_core(only_lowp),
+                                  only_lowp);
+        } else {
+            printf("\nwhole forward with the %s kernels", k->name);
+            failed |= bench_model(model_dir, max_threads, min_s, fma_peak_core(isa),
+                                  VITC_PRECISION_FP32);
+        }
     }
     return failed;
 }
