@@ -31,12 +31,16 @@
 #define NV 3
 #define NR (NV * VITC_PACK_NB)
 
-/* Cache blocks. A block quantizes its MC rows once for all its NC columns,
- * which costs about as much as 16 columns of dot products per row, so NC is
- * as wide as L2 allows; MC rows of quantized activations (K bytes each)
- * stay in L2 beside the K x 48 weight slice a tile streams. */
-#define MC 200
-#define NC 384
+/* Cache blocks, measured (bench/bench_kernels.c). A block quantizes its
+ * rows once for all its columns, and quantizing a row costs about as much
+ * as two of its 16-column panels of dot products (0.4 cycle per element),
+ * so blocks span all of a ViT's N: NC = 3072 (at 384 columns the qkv linear
+ * ran at 87% of the vpdpbusd peak, at 2304 at 94%). Threads then share the
+ * rows instead: MC = 104 cuts one image (197 rows) into two blocks. A tile
+ * streams its K x 48 weight slice (36 KiB at K = 768, 144 KiB at 3072) from
+ * L2, where it stays beside the block's MC x K quantized rows. */
+#define MC 104
+#define NC 3072
 
 /* Scratch: per-row scales and zero points (MC_PAD each), then the quantized
  * rows as MR-row panels of K4 / 4 groups, each group MR dwords. */
