@@ -24,6 +24,7 @@
 #include "model_arg.h"
 #include "peak.h"
 #include "stats.h"
+#include "target.h"
 
 enum {
     OPT_BATCH,
@@ -60,8 +61,8 @@ static const cli_option options[] = {
     [OPT_SECONDS] = {"seconds", 0, "S",
                      "Timed runs per batch size until S seconds have passed (at least 5 runs)."},
     [OPT_THREADS] = {"threads", 0, "N", "Worker threads, 0 = all cores (default 0)."},
-    [OPT_PRECISION] = {"precision", 0, "P", "fp32, bf16, int8, fp16 or tf32 (default fp32)."},
-    [OPT_DEVICE] = {"device", 0, "D", "cpu or cuda[:N] (default: the library's choice)."},
+    [OPT_PRECISION] = {"precision", 0, "P", CLI_PRECISION_HELP},
+    [OPT_DEVICE] = {"device", 0, "D", CLI_DEVICE_HELP},
     [OPT_SEED] = {"seed", 0, "S", "Seed of the random pixel_values (default 0)."},
     [OPT_JSON] = {"json", 0, NULL, "Print a JSON object (with every run's time) instead of text."},
 };
@@ -77,7 +78,10 @@ const cli_command cli_cmd_bench = {
         "Runs vitc_forward on seeded random pixel_values (uniform in [-1, 1)) for each\n"
         "batch size: first the warm-up runs (not timed), then the timed runs; without\n"
         "--iters or --seconds, at least 10 runs and at least 2 seconds. One run is one\n"
-        "vitc_forward of the whole batch, timed with CLOCK_MONOTONIC, in ms.\n"
+        "vitc_forward of the whole batch, timed with CLOCK_MONOTONIC, in ms; on a CUDA\n"
+        "device it also copies the CLS output back, which waits for the GPU, so a run is\n"
+        "the latency a caller sees (the first run of each batch size, a warm-up when\n"
+        "--warmup is at least 1, records the forward as a CUDA graph).\n"
         "Per batch size: mean, median, min, max; p99 = np.percentile(t, 99) (linear\n"
         "interpolation between ranks); std = np.std(t) (population, ddof=0);\n"
         "images/s = batch / median; speed-up = images/s / images/s at batch 1.\n"
@@ -90,7 +94,10 @@ const cli_command cli_cmd_bench = {
         "GFLOP/s = FLOP per image * batch / median; % peak compares it with an fp32 FMA\n"
         "loop (register-only, the widest vector ISA of the CPU) measured on as many\n"
         "threads just before the runs. Peak RSS is getrusage's ru_maxrss and RSS now\n"
-        "is /proc/self/statm after the runs; both include the benchmark's inputs.\n"
+        "is /proc/self/statm after the runs; both include the benchmark's inputs. On\n"
+        "CUDA, peak device memory is the most this process held on the GPU since the\n"
+        "ctx was made (weights, activations, staging, workspace, graphs), and there is\n"
+        "no CPU peak or % peak.\n"
         "The header names the vitc version, backend, threads, precision, the CPU\n"
         "(cpuid brand and flags) and VITC_CPU when it forces a kernel table.\n"
         "Exit status: 0 ok, 1 failure (including a precision or device this build\n"
@@ -98,14 +105,6 @@ const cli_command cli_cmd_bench = {
     .options = options,
     .n_options = (int)(sizeof options / sizeof options[0]),
     .run = run,
-};
-
-static const struct {
-    const char *name;
-    vitc_precision precision;
-} precisions[] = {
-    {"fp32", VITC_PRECISION_FP32}, {"bf16", VITC_PRECISION_BF16}, {"int8", VITC_PRECISION_INT8},
-    {"fp16", VITC_PRECISION_FP16}, {"tf32", VITC_PRECISION_TF32},
 };
 
 /* What was asked for, after parsing. */
@@ -116,9 +115,7 @@ struct bench_opts {
     long iters;     /* > 0: exactly this many timed runs                 */
     double seconds; /* > 0: timed runs until this long (with iters == 0) */
     long threads;
-    int precision; /* index into precisions[]                           */
-    vitc_backend backend;
-    long device;
+    cli_target target; /* --device and --precision                      */
     uint64_t seed;
     bool json;
 };
@@ -177,27 +174,12 @@ static int parse_seconds(const cli_command *cmd, const char *text, double *out)
     return 0;
 }
 
-/* "cpu", "cuda" or "cuda:N". */
-static int parse_device(const cli_command *cmd, const char *text, struct bench_opts *o)
-{
-    if (strcmp(text, "cpu") == 0) {
-        o->backend = VITC_BACKEND_CPU;
-        return 0;
-    }
-    if (strncmp(text, "cuda", 4) == 0 && (text[4] == '\0' || text[4] == ':')) {
-        o->backend = VITC_BACKEND_CUDA;
-        return text[4] ? cli_parse_long(cmd, "device", text + 5, 0, 255, &o->device) : 0;
-    }
-    return cli_usage_error(cmd, "option '--device': unknown device '%s' (cpu, cuda, cuda:N)", text);
-}
-
 static int parse_opts(const cli_command *cmd, const cli_args *a, struct bench_opts *o)
 {
     int rc = 0;
     memset(o, 0, sizeof *o);
     o->batch[0] = 1, o->batch[1] = 4, o->batch[2] = 8, o->n_batch = 3;
     o->warmup = 2;
-    o->backend = VITC_BACKEND_AUTO;
     o->json = a->value[OPT_JSON] != NULL;
     if (a->value[OPT_ITERS] && a->value[OPT_SECONDS]) {
         return cli_usage_error(cmd, "options '--iters' and '--seconds' exclude each other");
@@ -210,25 +192,10 @@ static int parse_opts(const cli_command *cmd, const cli_args *a, struct bench_op
         (a->value[OPT_SECONDS] && (rc = parse_seconds(cmd, a->value[OPT_SECONDS], &o->seconds))) ||
         (a->value[OPT_THREADS] &&
          (rc = cli_parse_long(cmd, "threads", a->value[OPT_THREADS], 0, 4096, &o->threads))) ||
-        (a->value[OPT_DEVICE] && (rc = parse_device(cmd, a->value[OPT_DEVICE], o))) ||
         (a->value[OPT_SEED] && (rc = cli_parse_u64(cmd, "seed", a->value[OPT_SEED], &o->seed)))) {
         return rc;
     }
-    if (a->value[OPT_PRECISION]) {
-        o->precision = -1;
-        for (size_t i = 0; i < sizeof precisions / sizeof precisions[0]; i++) {
-            if (strcmp(a->value[OPT_PRECISION], precisions[i].name) == 0) {
-                o->precision = (int)i;
-            }
-        }
-        if (o->precision < 0) {
-            return cli_usage_error(cmd,
-                                   "option '--precision': unknown precision '%s' (fp32, bf16, "
-                                   "int8, fp16, tf32)",
-                                   a->value[OPT_PRECISION]);
-        }
-    }
-    return 0;
+    return cli_target_parse(cmd, a->value[OPT_DEVICE], a->value[OPT_PRECISION], &o->target);
 }
 
 /* ---- measuring ---- */
@@ -279,9 +246,21 @@ static int resolve_threads(long requested)
     return n > 0 ? (int)n : 1;
 }
 
+/* One forward of n images. A CUDA forward returns before the GPU has finished; copying the
+ * CLS output back (per_image floats each into wait) waits for it, so a run is the latency a
+ * caller sees. per_image is 0 on the CPU, whose forward is synchronous. */
+static vitc_status forward(vitc_ctx *ctx, const float *pv, size_t n, float *wait, size_t per_image)
+{
+    vitc_status s = vitc_forward(ctx, pv, n);
+    if (s == VITC_OK && per_image > 0) {
+        s = vitc_get_output(ctx, VITC_OUTPUT_CLS, wait, n * per_image);
+    }
+    return s;
+}
+
 /* Warm-up, then the timed runs of one batch size into r (times allocated here). */
-static int time_batch(const cli_command *cmd, vitc_ctx *ctx, const float *pv,
-                      const struct bench_opts *o, struct bench_result *r)
+static int time_batch(const cli_command *cmd, vitc_ctx *ctx, const float *pv, float *wait,
+                      size_t per_image, const struct bench_opts *o, struct bench_result *r)
 {
     size_t cap = o->iters > 0 ? (size_t)o->iters : 64;
     r->times_ms = malloc(cap * sizeof *r->times_ms);
@@ -290,14 +269,14 @@ static int time_batch(const cli_command *cmd, vitc_ctx *ctx, const float *pv,
         return CLI_EXIT_FAIL;
     }
     for (long i = 0; i < o->warmup; i++) {
-        if (vitc_forward(ctx, pv, (size_t)r->batch) != VITC_OK) {
+        if (forward(ctx, pv, (size_t)r->batch, wait, per_image) != VITC_OK) {
             return cli_fail(cmd);
         }
     }
     double start = now_ms();
     for (;;) {
         double t0 = now_ms();
-        if (vitc_forward(ctx, pv, (size_t)r->batch) != VITC_OK) {
+        if (forward(ctx, pv, (size_t)r->batch, wait, per_image) != VITC_OK) {
             return cli_fail(cmd);
         }
         double t1 = now_ms();
@@ -368,6 +347,7 @@ struct bench_report {
     const struct bench_opts *o;
     const char *backend;
     int threads;
+    uint64_t device_bytes; /* peak device memory of a CUDA ctx, else 0 */
     cli_cpu cpu;
     double peak_gflops; /* 0 when not measured */
     double load_ms;
@@ -399,7 +379,7 @@ static void print_text(const struct bench_report *b)
     char flags[128];
     const char *forced = getenv("VITC_CPU");
     printf("vitc %s  backend %s  threads %d  precision %s  cpu %s (%s)", vitc_version(), b->backend,
-           b->threads, precisions[b->o->precision].name, b->cpu.brand,
+           b->threads, cli_precision_name(b->o->target.precision), b->cpu.brand,
            cli_cpu_flags(&b->cpu, flags, sizeof flags));
     if (forced && *forced) {
         printf("  VITC_CPU=%s", forced);
@@ -409,6 +389,9 @@ static void print_text(const struct bench_report *b)
            m->architecture, m->num_hidden_layers, m->hidden_size, m->n_tokens, b->flops / 1e9);
     printf("load %.1f ms  peak RSS %.1f MB  RSS now %.1f MB", b->load_ms, b->peak_rss / 1e6,
            b->rss / 1e6);
+    if (b->device_bytes > 0) {
+        printf("  peak device memory %.1f MB", b->device_bytes / 1e6);
+    }
     if (b->peak_gflops > 0) {
         printf("  fp32 FMA peak %.1f GFLOP/s (%s, %d threads)", b->peak_gflops,
                cli_peak_isa(&b->cpu), b->threads);
@@ -486,7 +469,7 @@ static json_t *to_json(const struct bench_report *b)
     cli_json_put(o, "architecture", json_string(m->architecture), &ok);
     cli_json_put(o, "backend", json_string(b->backend), &ok);
     cli_json_put(o, "threads", json_integer(b->threads), &ok);
-    cli_json_put(o, "precision", json_string(precisions[b->o->precision].name), &ok);
+    cli_json_put(o, "precision", json_string(cli_precision_name(b->o->target.precision)), &ok);
     cli_json_put(o, "cpu", json_string(b->cpu.brand), &ok);
     cli_json_put(o, "cpu_flags", json_string(cli_cpu_flags(&b->cpu, flags, sizeof flags)), &ok);
     cli_json_put(o, "peak_isa", json_string(cli_peak_isa(&b->cpu)), &ok);
@@ -498,6 +481,9 @@ static json_t *to_json(const struct bench_report *b)
     cli_json_put(o, "load_ms", json_real(b->load_ms), &ok);
     cli_json_put(o, "peak_rss_bytes", json_integer((json_int_t)b->peak_rss), &ok);
     cli_json_put(o, "rss_bytes", json_integer((json_int_t)b->rss), &ok);
+    cli_json_put(o, "peak_device_bytes",
+                 b->device_bytes > 0 ? json_integer((json_int_t)b->device_bytes) : json_null(),
+                 &ok);
     cli_json_put(o, "seed", json_integer((json_int_t)b->o->seed), &ok);
     cli_json_put(o, "warmup", json_integer(b->o->warmup), &ok);
     cli_json_put(o, "results", results, &ok);
@@ -522,7 +508,8 @@ static int run(const cli_command *cmd, int argc, char **argv)
     struct bench_report b = {.o = &o, .res = res};
     vitc_model *model = NULL;
     vitc_ctx *ctx = NULL;
-    float *pv = NULL;
+    float *pv = NULL, *wait = NULL;
+    char device[32];
     json_t *json = NULL;
 
     if (a.n_pos != 1) {
@@ -533,17 +520,9 @@ static int run(const cli_command *cmd, int argc, char **argv)
     if ((rc = parse_opts(cmd, &a, &o)) != 0) {
         goto done;
     }
-    /* The library's model parameters accept every precision name, but its kernels compute
-     * in fp32 only so far: refuse rather than print fp32 figures under another name. */
-    if (precisions[o.precision].precision != VITC_PRECISION_FP32) {
-        cli_error(cmd, "precision %s is not supported by this build yet (fp32 only)",
-                  precisions[o.precision].name);
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
     b.model_dir = a.pos[0];
     vitc_model_params mp = vitc_model_default_params();
-    mp.precision = precisions[o.precision].precision;
+    mp.precision = o.target.precision;
     double t0 = now_ms();
     if (cli_model_load(b.model_dir, &mp, &model) != VITC_OK) {
         rc = cli_fail(cmd);
@@ -556,8 +535,8 @@ static int run(const cli_command *cmd, int argc, char **argv)
         max_batch = o.batch[i] > max_batch ? o.batch[i] : max_batch;
     }
     vitc_ctx_params cp = vitc_ctx_default_params();
-    cp.backend = o.backend;
-    cp.device = (int)o.device;
+    cp.backend = o.target.backend;
+    cp.device = o.target.device;
     cp.n_threads = (int)o.threads;
     cp.max_batch = (int)max_batch;
     if (vitc_ctx_new(model, &cp, &ctx) != VITC_OK) {
@@ -574,24 +553,32 @@ static int run(const cli_command *cmd, int argc, char **argv)
         goto done;
     }
     fill_uniform(pv, (size_t)max_batch * n_pv, o.seed);
-    b.backend = o.backend == VITC_BACKEND_CUDA ? "cuda" : "cpu";
+    const bool cuda = o.target.backend == VITC_BACKEND_CUDA;
+    size_t per_image = cuda ? vitc_output_size(model, VITC_OUTPUT_CLS) : 0;
+    if (cuda && !(wait = malloc((size_t)max_batch * per_image * sizeof *wait))) {
+        cli_error(cmd, "out of memory");
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    b.backend = cli_device_name(&o.target, device, sizeof device);
     b.threads = resolve_threads(o.threads);
     b.flops = flops_per_image(b.info);
     cli_cpu_detect(&b.cpu);
     /* The CPU's peak says nothing about a GPU run; otherwise measure it before the runs,
      * on as many threads as the library uses. */
-    if (o.backend != VITC_BACKEND_CUDA &&
+    if (!cuda &&
         cli_peak_fma(&b.cpu, b.threads, PEAK_SECONDS, PEAK_REPS, &b.peak_gflops) != 0) {
         b.peak_gflops = 0.0;
     }
     for (int i = 0; i < o.n_batch; i++) {
         res[i].batch = o.batch[i];
         b.n_res = i + 1;
-        if ((rc = time_batch(cmd, ctx, pv, &o, &res[i])) != 0) {
+        if ((rc = time_batch(cmd, ctx, pv, wait, per_image, &o, &res[i])) != 0) {
             goto done;
         }
     }
     memory_usage(&b.peak_rss, &b.rss);
+    b.device_bytes = vitc_ctx_device_memory(ctx);
     if (!o.json) {
         print_text(&b);
         rc = CLI_EXIT_OK;
@@ -611,6 +598,7 @@ done:
     for (int i = 0; i < MAX_BATCHES; i++) {
         free(res[i].times_ms);
     }
+    free(wait);
     free(pv);
     vitc_ctx_free(ctx);
     vitc_model_free(model);

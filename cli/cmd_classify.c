@@ -16,8 +16,9 @@
 #include "args.h"
 #include "model_arg.h"
 #include "inputs.h"
+#include "target.h"
 
-enum { OPT_TOP_K, OPT_JSON, OPT_BATCH, OPT_THREADS };
+enum { OPT_TOP_K, OPT_JSON, OPT_BATCH, OPT_THREADS, OPT_DEVICE, OPT_PRECISION };
 
 static const cli_option options[] = {
     [OPT_TOP_K] = {"top-k", 0, "K",
@@ -26,6 +27,8 @@ static const cli_option options[] = {
     [OPT_JSON] = {"json", 0, NULL, "Print a JSON array instead of text lines."},
     [OPT_BATCH] = {"batch", 0, "N", "Images per forward pass, 1 to 4096 (default 8)."},
     [OPT_THREADS] = {"threads", 0, "N", "Worker threads, 0 = all cores (default 0)."},
+    [OPT_DEVICE] = {"device", 0, "D", CLI_DEVICE_HELP},
+    [OPT_PRECISION] = {"precision", 0, "P", CLI_PRECISION_HELP},
 };
 
 static int run(const cli_command *cmd, int argc, char **argv);
@@ -33,7 +36,8 @@ static int run(const cli_command *cmd, int argc, char **argv);
 const cli_command cli_cmd_classify = {
     .name = "classify",
     .summary = "Print the most probable labels of images (classifier checkpoints).",
-    .synopsis = "MODEL IMAGE... [--top-k K] [--json] [--batch N] [--threads N]",
+    .synopsis = "MODEL IMAGE... [--top-k K] [--json] [--batch N] [--threads N]\n"
+                "                  [--device D] [--precision P]",
     .description = "IMAGE may also be a directory of JPEG/PNG files (sorted by name) or a .npy of\n"
                    "pixel_values, as for 'vitc embed'. Labels come from config.json's id2label\n"
                    "(LABEL_i when unnamed); probabilities are the softmax of the logits.\n"
@@ -122,12 +126,14 @@ static int report(const vitc_model *model, const char *name, const struct ranked
 
 /* Classifies every input in batches, reporting each image as its batch finishes. */
 static int classify_all(const cli_command *cmd, const vitc_model *model, const cli_inputs *in,
-                        long batch, long threads, int k, json_t *json)
+                        long batch, long threads, const cli_target *target, int k, json_t *json)
 {
     int n_labels = vitc_model_get_info(model)->num_labels;
     size_t n_pv = vitc_output_size(model, VITC_OUTPUT_PIXEL_VALUES);
     size_t max_batch = (size_t)batch < in->n ? (size_t)batch : in->n;
     vitc_ctx_params cp = vitc_ctx_default_params();
+    cp.backend = target->backend;
+    cp.device = target->device;
     cp.n_threads = (int)threads;
     cp.max_batch = (int)max_batch;
     vitc_ctx *ctx = NULL;
@@ -177,6 +183,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
     cli_inputs in = {0};
     json_t *json = NULL;
     long top_k = 5, batch = 8, threads = 0;
+    cli_target target;
 
     if (a.n_pos < 1) {
         rc = cli_usage_error(cmd, "missing MODEL");
@@ -191,10 +198,13 @@ static int run(const cli_command *cmd, int argc, char **argv)
         (a.value[OPT_BATCH] &&
          (rc = cli_parse_long(cmd, "batch", a.value[OPT_BATCH], 1, 4096, &batch)) != 0) ||
         (a.value[OPT_THREADS] &&
-         (rc = cli_parse_long(cmd, "threads", a.value[OPT_THREADS], 0, 4096, &threads)) != 0)) {
+         (rc = cli_parse_long(cmd, "threads", a.value[OPT_THREADS], 0, 4096, &threads)) != 0) ||
+        (rc = cli_target_parse(cmd, a.value[OPT_DEVICE], a.value[OPT_PRECISION], &target)) != 0) {
         goto done;
     }
-    if (cli_model_load(a.pos[0], NULL, &model) != VITC_OK) {
+    vitc_model_params mp = vitc_model_default_params();
+    mp.precision = target.precision;
+    if (cli_model_load(a.pos[0], &mp, &model) != VITC_OK) {
         rc = cli_fail(cmd);
         goto done;
     }
@@ -216,7 +226,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
         goto done;
     }
     int k = top_k < info->num_labels ? (int)top_k : info->num_labels;
-    if ((rc = classify_all(cmd, model, &in, batch, threads, k, json)) != 0) {
+    if ((rc = classify_all(cmd, model, &in, batch, threads, &target, k, json)) != 0) {
         goto done;
     }
     if (json) {

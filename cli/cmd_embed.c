@@ -22,6 +22,7 @@
 #include "inputs.h"
 #include "pipeline.h"
 #include "progress.h"
+#include "target.h"
 
 enum {
     OPT_OUT,
@@ -33,7 +34,9 @@ enum {
     OPT_LIST,
     OPT_SKIP_ERRORS,
     OPT_QUIET,
-    OPT_FORMAT
+    OPT_FORMAT,
+    OPT_DEVICE,
+    OPT_PRECISION
 };
 
 static const cli_option options[] = {
@@ -55,6 +58,8 @@ static const cli_option options[] = {
     [OPT_FORMAT] = {"format", 0, "FMT",
                     "npy or safetensors. Default: safetensors if OUT ends in .safetensors, "
                     "else npy."},
+    [OPT_DEVICE] = {"device", 0, "D", CLI_DEVICE_HELP},
+    [OPT_PRECISION] = {"precision", 0, "P", CLI_PRECISION_HELP},
 };
 
 static int run(const cli_command *cmd, int argc, char **argv);
@@ -112,6 +117,7 @@ struct job {
     int kind;
     long batch, threads, workers;
     bool skip_errors, quiet;
+    cli_target target;
 };
 
 /* The signal that interrupted the run (SIGINT, SIGTERM), or 0. The loop stops at the next
@@ -293,6 +299,8 @@ static int embed_all(const struct job *job, const cli_inputs *in, vitc_array_wri
     }
     if (which != VITC_OUTPUT_PIXEL_VALUES) {
         vitc_ctx_params cp = vitc_ctx_default_params();
+        cp.backend = job->target.backend;
+        cp.device = job->target.device;
         cp.n_threads = (int)job->threads;
         cp.max_batch = (int)max_batch;
         result = malloc(max_batch * per_image * sizeof *result);
@@ -362,10 +370,14 @@ static int embed_all(const struct job *job, const cli_inputs *in, vitc_array_wri
     return rc;
 }
 
-/* Opens the MODEL argument (a model directory). The one place MODEL becomes a model. */
-static int open_model(const cli_command *cmd, const char *arg, vitc_model **out)
+/* Opens the MODEL argument (a model directory) in the chosen precision. The one place
+ * MODEL becomes a model. */
+static int open_model(const cli_command *cmd, const char *arg, vitc_precision precision,
+                      vitc_model **out)
 {
-    return cli_model_load(arg, NULL, out) == VITC_OK ? 0 : cli_fail(cmd);
+    vitc_model_params mp = vitc_model_default_params();
+    mp.precision = precision;
+    return cli_model_load(arg, &mp, out) == VITC_OK ? 0 : cli_fail(cmd);
 }
 
 /* Writes OUT and its sidecars for the collected inputs. */
@@ -505,11 +517,13 @@ static int run(const cli_command *cmd, int argc, char **argv)
          (rc = cli_parse_long(cmd, "threads", a.value[OPT_THREADS], 0, 4096, &job.threads)) != 0) ||
         (a.value[OPT_WORKERS] &&
          (rc = cli_parse_long(cmd, "workers", a.value[OPT_WORKERS], 0, 4096, &job.workers)) != 0) ||
+        (rc = cli_target_parse(cmd, a.value[OPT_DEVICE], a.value[OPT_PRECISION], &job.target)) !=
+            0 ||
         (rc = check_output_path(cmd, job.out)) != 0) {
         goto done;
     }
     job.model_arg = a.pos[0];
-    if ((rc = open_model(cmd, a.pos[0], &model)) != 0) {
+    if ((rc = open_model(cmd, a.pos[0], job.target.precision, &model)) != 0) {
         goto done;
     }
     job.model = model;
