@@ -566,8 +566,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
     cli_cpu_detect(&b.cpu);
     /* The CPU's peak says nothing about a GPU run; otherwise measure it before the runs,
      * on as many threads as the library uses. */
-    if (!cuda &&
-        cli_peak_fma(&b.cpu, b.threads, PEAK_SECONDS, PEAK_REPS, &b.peak_gflops) != 0) {
+    if (!cuda && cli_peak_fma(&b.cpu, b.threads, PEAK_SECONDS, PEAK_REPS, &b.peak_gflops) != 0) {
         b.peak_gflops = 0.0;
     }
     for (int i = 0; i < o.n_batch; i++) {
