@@ -164,19 +164,20 @@ struct tile {
     enum vitc_act act;
 };
 
-/* The tile on MR rows x nv panels (nv a constant in every caller, so after
- * unrolling the accumulators live in registers). Rows past m compute on
- * zero activations and are not stored. The epilogue follows the reference:
+/* The tile on mr rows (MR, or MR / 2 for a block's last rows) x nv panels
+ * (both constants in every caller, so after unrolling the accumulators
+ * live in registers). Rows past m compute on zero activations and are not
+ * stored. The epilogue follows the reference:
  *   t = (float)(acc - zero * sum) * (scale * wscale);  t += bias;
  *   t = act(t);  y = t + res
  * with separate multiplies and adds (no FMA), so without an activation the
  * result is the reference's to the bit. */
 static inline __attribute__((always_inline)) void tile_run(const struct tile *t, int m,
-                                                           const int nv)
+                                                           const int mr, const int nv)
 {
     __m512i acc[MR][NV];
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < mr; r++) {
 #pragma GCC unroll 3
         for (int v = 0; v < nv; v++) {
             acc[r][v] = _mm512_setzero_si512();
@@ -191,7 +192,7 @@ static inline __attribute__((always_inline)) void tile_run(const struct tile *t,
             b[v] = _mm512_loadu_si512((const void *)(bp + v * t->bstride + g * 64));
         }
 #pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < mr; r++) {
             __m512i a = _mm512_set1_epi32((int)aq[g * MR + r]);
 #pragma GCC unroll 3
             for (int v = 0; v < nv; v++) {
@@ -208,7 +209,7 @@ static inline __attribute__((always_inline)) void tile_run(const struct tile *t,
         __m512i wsum = _mm512_maskz_loadu_epi32(mk, t->wsum + v * 16);
         __m512 bv = t->bias ? _mm512_maskz_loadu_ps(mk, t->bias + v * 16) : _mm512_setzero_ps();
 #pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < mr; r++) {
             if (r >= m) {
                 break;
             }
@@ -248,20 +249,36 @@ static inline __attribute__((always_inline)) void tile_run(const struct tile *t,
     }
 }
 
-/* One copy per tile width; only N's last tile can be narrower than NV. */
-static void tile_nv3(const struct tile *t, int m)
+/* One copy per tile shape; only N's last tile can be narrower than NV,
+ * and only a block's last rows use the half-height tile. */
+static void tile_8x3(const struct tile *t, int m)
 {
-    tile_run(t, m, 3);
+    tile_run(t, m, MR, 3);
 }
 
-static void tile_nv2(const struct tile *t, int m)
+static void tile_8x2(const struct tile *t, int m)
 {
-    tile_run(t, m, 2);
+    tile_run(t, m, MR, 2);
 }
 
-static void tile_nv1(const struct tile *t, int m)
+static void tile_8x1(const struct tile *t, int m)
 {
-    tile_run(t, m, 1);
+    tile_run(t, m, MR, 1);
+}
+
+static void tile_4x3(const struct tile *t, int m)
+{
+    tile_run(t, m, MR / 2, 3);
+}
+
+static void tile_4x2(const struct tile *t, int m)
+{
+    tile_run(t, m, MR / 2, 2);
+}
+
+static void tile_4x1(const struct tile *t, int m)
+{
+    tile_run(t, m, MR / 2, 1);
 }
 
 /* ---- the linear ---- */
@@ -303,13 +320,9 @@ static void linear_block_i8_avx512(size_t M, size_t N, size_t K, const float *x,
                 .ldy = ldy,
                 .act = act,
             };
-            if (nv == 3) {
-                tile_nv3(&t, m);
-            } else if (nv == 2) {
-                tile_nv2(&t, m);
-            } else {
-                tile_nv1(&t, m);
-            }
+            static void (*const tiles[2][NV])(const struct tile *, int) = {
+                {tile_8x1, tile_8x2, tile_8x3}, {tile_4x1, tile_4x2, tile_4x3}};
+            tiles[m <= MR / 2][nv - 1](&t, m);
         }
     }
 }
@@ -319,7 +332,7 @@ static void linear_block_i8_avx512(size_t M, size_t N, size_t K, const float *x,
  * K's rounding up to 4. */
 const struct vitc_lowp_kernels vitc_kernels_i8_avx512 = {
     .name = "avx512-vnni-int8",
-    .mr = MR,
+    .mr = MR / 2, /* blocks cut at 4 rows: 197 = 100 + 97, 12.5 and 12.1 full tiles */
     .nr = NR,
     .kc = 0,
     .mc = MC,

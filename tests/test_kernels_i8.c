@@ -346,7 +346,7 @@ static double check_shape(size_t M, size_t N, size_t K, int with_bias, enum vitc
 
 static void test_linear_shapes(void)
 {
-    const size_t Ms[] = {1, 2, 7, 8, 9, 31, 197};
+    const size_t Ms[] = {1, 2, 7, 8, 9, 12, 31, 197};
     const size_t Ns[] = {1, 15, 16, 17, 47, 48, 49, 100, 2304};
     const size_t Ks[] = {1, 2, 3, 4, 5, 31, 32, 33, 768};
     double worst = 0;
