@@ -256,8 +256,8 @@ VITC_API vitc_ctx_params vitc_ctx_default_params(void);
  * params may be NULL for defaults. AUTO is the CPU. A CUDA ctx uploads the
  * weights in the model's precision (fp32, tf32, bf16 or fp16; int8 fails
  * with VITC_ERR_UNSUPPORTED) and computes on one stream of its own; it
- * fails with VITC_ERR_BACKEND when no usable GPU is there and with
- * VITC_ERR_UNSUPPORTED in a build without CUDA. */
+ * fails with VITC_ERR_UNSUPPORTED when no usable GPU is there ("no CUDA
+ * device") or the build has no CUDA ("no CUDA backend"). */
 VITC_API vitc_status vitc_ctx_new(const vitc_model *model, const vitc_ctx_params *params,
                                   vitc_ctx **out);
 

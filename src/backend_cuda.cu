@@ -684,13 +684,13 @@ static vitc_status open_device(int device)
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e == cudaErrorInsufficientDriver) {
         /* What cudart reports when libcuda.so.1 is absent, too. */
-        return vitc_error(VITC_ERR_BACKEND,
+        return vitc_error(VITC_ERR_UNSUPPORTED,
                           "cuda:%d: no CUDA device available (no NVIDIA driver, or one older "
                           "than CUDA %d.%d)",
                           device, CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10);
     }
     if (e != cudaSuccess || n == 0) {
-        return vitc_error(VITC_ERR_BACKEND, "cuda:%d: no CUDA device available (%s)", device,
+        return vitc_error(VITC_ERR_UNSUPPORTED, "cuda:%d: no CUDA device available (%s)", device,
                           e != cudaSuccess ? cudaGetErrorString(e) : "no device found");
     }
     if (device < 0 || device >= n) {

@@ -21,6 +21,9 @@ extern "C" {
 
 enum vitc_cuda_dtype { VITC_CUDA_F32 = 0, VITC_CUDA_BF16, VITC_CUDA_F16 };
 
+/* C linkage: the library exports no C++ names (and these none at all). */
+extern "C" {
+
 /* dst (n, dtype) = src (n, float32), rounding to nearest even. */
 cudaError_t vitc_cuda_from_f32(cudaStream_t s, enum vitc_cuda_dtype t, const float *src, void *dst,
                                size_t n);
@@ -60,5 +63,7 @@ cudaError_t vitc_cuda_gather_rows(cudaStream_t s, enum vitc_cuda_dtype t, const 
 /* y = act(y) + res for n elements (dtype); res may be NULL, not y. */
 cudaError_t vitc_cuda_activation(cudaStream_t s, enum vitc_cuda_dtype t, enum vitc_act act, void *y,
                                  const void *res, size_t n);
+
+}
 
 #endif /* VITC_BACKEND_CUDA_CUH */
