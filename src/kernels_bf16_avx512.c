@@ -121,17 +121,17 @@ struct tile {
     enum vitc_act act;
 };
 
-/* The micro-kernel on MR rows x nv vectors; nv is a constant in every
- * caller, so the accumulators live in registers. Each output element is
- * one accumulator over the k pairs in order, vdpbf16ps adding the odd
- * product then the even one: the reference's sums, bit for bit. Rows past
- * m compute on a repeated row and are not stored. */
+/* The micro-kernel on mr <= MR rows x nv vectors; mr and nv are constants
+ * in every caller, so the accumulators live in registers. Each output
+ * element is one accumulator over the k pairs in order, vdpbf16ps adding
+ * the odd product then the even one: the reference's sums, bit for bit.
+ * Rows from m to mr compute on a repeated row and are not stored. */
 static inline __attribute__((always_inline)) void tile_run(const struct tile *t, int m,
-                                                           const int nv)
+                                                           const int nv, const int mr)
 {
     __m512 acc[MR][NV];
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < mr; r++) {
 #pragma GCC unroll 3
         for (int v = 0; v < nv; v++) {
             acc[r][v] = _mm512_setzero_ps();
@@ -147,7 +147,7 @@ static inline __attribute__((always_inline)) void tile_run(const struct tile *t,
                 (const void *)(bp + v * t->bstride + c * 2 * VITC_PACK_NB));
         }
 #pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < mr; r++) {
             __m512bh a = (__m512bh)_mm512_set1_epi32((int)ap[c * MR + r]);
 #pragma GCC unroll 3
             for (int v = 0; v < nv; v++) {
@@ -156,42 +156,39 @@ static inline __attribute__((always_inline)) void tile_run(const struct tile *t,
         }
     }
     /* Epilogue, as the contract: bias, activation, residual (read before y
-     * is written, as it may be y), one store. */
+     * is written, as it may be y), one store. An activation runs once over
+     * the whole tile, so its long dependency chains (erf, exp) of the
+     * tile's vectors overlap. */
     __m512 bv[NV];
 #pragma GCC unroll 3
     for (int v = 0; v < nv; v++) {
         __mmask16 mk = v == nv - 1 ? t->tail : (__mmask16)0xFFFF;
         bv[v] = t->bias ? _mm512_maskz_loadu_ps(mk, t->bias + v * 16) : _mm512_setzero_ps();
     }
-    _Alignas(64) float buf[NR];
+    _Alignas(64) float buf[MR * NR];
+    bool act = t->act != VITC_ACT_NONE;
+    if (act) {
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < mr; r++) {
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++) {
+                __m512 z = v < nv ? _mm512_add_ps(acc[r][v], bv[v]) : _mm512_setzero_ps();
+                _mm512_store_ps(buf + r * NR + v * 16, z);
+            }
+        }
+        vitc_kernels_avx512.act_row(t->act, buf, (size_t)m * NR);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) {
         if (r >= m) {
             break;
         }
         const float *res = t->res ? t->res + r * t->ldy : NULL;
         float *y = t->y + r * t->ldy;
-        if (t->act == VITC_ACT_NONE) {
-#pragma GCC unroll 3
-            for (int v = 0; v < nv; v++) {
-                __mmask16 mk = v == nv - 1 ? t->tail : (__mmask16)0xFFFF;
-                __m512 z = _mm512_add_ps(acc[r][v], bv[v]);
-                if (res) {
-                    z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(mk, res + v * 16));
-                }
-                _mm512_mask_storeu_ps(y + v * 16, mk, z);
-            }
-            continue;
-        }
-#pragma GCC unroll 3
-        for (int v = 0; v < nv; v++) {
-            _mm512_store_ps(buf + v * 16, _mm512_add_ps(acc[r][v], bv[v]));
-        }
-        vitc_kernels_avx512.act_row(t->act, buf, (size_t)t->ncols);
 #pragma GCC unroll 3
         for (int v = 0; v < nv; v++) {
             __mmask16 mk = v == nv - 1 ? t->tail : (__mmask16)0xFFFF;
-            __m512 z = _mm512_load_ps(buf + v * 16);
+            __m512 z = act ? _mm512_load_ps(buf + r * NR + v * 16) : _mm512_add_ps(acc[r][v], bv[v]);
             if (res) {
                 z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(mk, res + v * 16));
             }
@@ -200,21 +197,41 @@ static inline __attribute__((always_inline)) void tile_run(const struct tile *t,
     }
 }
 
-/* One copy per tile width; only N's last tile can be narrower than NV. */
-static void tile_nv3(const struct tile *t, int m)
+/* One copy per tile shape: only N's last tile can be narrower than NV,
+ * and a block's last row tile runs on the even number of rows covering it
+ * (M = 197 ends on 5 rows: 6 computed, not 8). */
+static void tile_nv3_mr8(const struct tile *t, int m)
 {
-    tile_run(t, m, 3);
+    tile_run(t, m, 3, 8);
+}
+
+static void tile_nv3_mr6(const struct tile *t, int m)
+{
+    tile_run(t, m, 3, 6);
+}
+
+static void tile_nv3_mr4(const struct tile *t, int m)
+{
+    tile_run(t, m, 3, 4);
+}
+
+static void tile_nv3_mr2(const struct tile *t, int m)
+{
+    tile_run(t, m, 3, 2);
 }
 
 static void tile_nv2(const struct tile *t, int m)
 {
-    tile_run(t, m, 2);
+    tile_run(t, m, 2, MR);
 }
 
 static void tile_nv1(const struct tile *t, int m)
 {
-    tile_run(t, m, 1);
+    tile_run(t, m, 1, MR);
 }
+
+static void (*const tile_nv3[MR / 2])(const struct tile *, int) = {
+    tile_nv3_mr2, tile_nv3_mr4, tile_nv3_mr6, tile_nv3_mr8};
 
 static void linear_block_bf16_avx512(size_t M, size_t N, size_t K, const float *x, size_t ldx,
                                      const void *wp, const float *w_scale, const int32_t *w_sum,
@@ -250,7 +267,7 @@ static void linear_block_bf16_avx512(size_t M, size_t N, size_t K, const float *
                 .act = act,
             };
             if (nv == 3) {
-                tile_nv3(&t, m);
+                tile_nv3[(m - 1) / 2](&t, m);
             } else if (nv == 2) {
                 tile_nv2(&t, m);
             } else {
