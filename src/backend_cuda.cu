@@ -9,8 +9,10 @@
  * allocates nothing and synchronises nowhere; its only host round trip is
  * the copy of outputs (download). GEMMs run in cuBLASLt (bias, ReLU and the
  * residual fused in its epilogue), the rest in backend_cuda_kernels.cu.
- * Each forward without a tap is captured into a CUDA graph once per batch
- * size and replayed after (forward_begin/forward_end).
+ * Without a tap, a batch size's first forward runs op by op (a warm-up:
+ * kernels load, cuBLASLt initialises), its second is captured into a CUDA
+ * graph and launched, and later ones replay that graph: the ops then only
+ * copy the pixels into the pinned buffer (forward_begin/forward_end).
  *
  * Storage: weights and activations in one element type (float32 for fp32
  * and tf32, bfloat16 or binary16), accumulation in float32; the pixel
@@ -181,8 +183,7 @@ struct cuda_backend {
     size_t f32_n;
 
     enum mode mode;
-    size_t key; /* n_images of the forward in progress */
-    int slot;   /* its graph cache slot (capture, replay) */
+    int slot; /* its graph cache slot (capture, replay) */
     struct vitc_cuda_graph_cache graphs;
     cudaGraphExec_t exec[VITC_CUDA_GRAPH_SLOTS];
 };
@@ -259,7 +260,8 @@ static void cuda_release(struct vitc_be *be, float *buf)
     }
 }
 
-/* Waits until the last forward no longer reads io_host. */
+/* Waits until the last forward no longer reads io_host (called before a
+ * forward starts, so never inside a capture). */
 static vitc_status wait_done(struct cuda_backend *b)
 {
     if (b->done_pending) {
@@ -274,17 +276,13 @@ static vitc_status wait_done(struct cuda_backend *b)
 static vitc_status cuda_upload(struct vitc_be *be, float *dst, const float *src, size_t n)
 {
     struct cuda_backend *b = cu(be);
-    vitc_status s = VITC_OK;
     if (n > b->io_floats) {
         return vitc_error(VITC_ERR_BACKEND,
                           "cuda backend: upload of %zu floats exceeds the %zu "
                           "this ctx was sized for",
                           n, b->io_floats);
     }
-    if ((s = wait_done(b)) != VITC_OK) {
-        return s;
-    }
-    memcpy(b->io_host, src, n * sizeof *src);
+    memcpy(b->io_host, src, n * sizeof *src); /* forward_begin waited for the last reader */
     b->f32_buf = dst;
     b->f32_n = n;
     if (enqueue(b)) {
@@ -373,19 +371,21 @@ static vitc_status cuda_linear(struct vitc_be *be, const struct vitc_linear *w, 
     if (!W || (w->bias && !bias)) {
         return missing_weight("a linear layer's weight");
     }
-    if (act != VITC_ACT_NONE && act != VITC_ACT_RELU && res && res == y) {
+    if (act != VITC_ACT_NONE && res && res == y) {
         return vitc_error(VITC_ERR_UNSUPPORTED,
                           "cuda backend: an activation with an in-place residual");
     }
     if (M == 0 || !enqueue(b)) {
         return VITC_OK;
     }
-    const bool fused_res = res && (act == VITC_ACT_NONE || act == VITC_ACT_RELU);
+    /* The residual joins the matmul (as C) only without an activation, which
+     * must come before it; ReLU joins it only without a residual. */
+    const bool res_in_lt = res && act == VITC_ACT_NONE;
     const bool relu_in_lt = act == VITC_ACT_RELU && !res;
     uint32_t epi = bias ? (relu_in_lt ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
                         : (relu_in_lt ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
-    const void *C = fused_res && act == VITC_ACT_NONE ? res : y;
-    const float *beta = fused_res && act == VITC_ACT_NONE ? &one : &zero;
+    const void *C = res_in_lt ? res : y;
+    const float *beta = res_in_lt ? &one : &zero;
     cublasStatus_t st = b->lt.desc_set(b->mm, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi);
     if (st == CUBLAS_STATUS_SUCCESS) {
         st = b->lt.desc_set(b->mm, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias);
@@ -521,21 +521,40 @@ static vitc_status cuda_forward_begin(struct vitc_be *be, size_t n_images, bool 
         return vitc_error(VITC_ERR_BACKEND, "cuda backend: a forward is already running on "
                                             "this ctx");
     }
+    vitc_status s = VITC_OK;
     CU_TRY(cudaSetDevice(b->device), "cudaSetDevice");
-    b->key = n_images;
+    if ((s = wait_done(b)) != VITC_OK) {
+        return s;
+    }
+    b->mode = MODE_EAGER;
     if (!capture) {
-        b->mode = MODE_EAGER;
         return VITC_OK;
     }
+    /* A batch size's first forward runs as it comes and claims a cache
+     * slot: it loads the kernels and lets cuBLASLt initialise outside any
+     * capture. The second is captured, the later ones replay. */
     b->slot = vitc_cuda_graph_find(&b->graphs, n_images);
-    if (b->slot >= 0) {
+    if (b->slot < 0) {
+        bool evict = false;
+        b->slot = vitc_cuda_graph_claim(&b->graphs, n_images, &evict);
+        if (b->exec[b->slot]) {
+            /* The evicted graph's last launch ended: wait_done waited for it. */
+            cudaGraphExecDestroy(b->exec[b->slot]);
+            b->exec[b->slot] = NULL;
+        }
+        return VITC_OK;
+    }
+    if (b->exec[b->slot]) {
         b->mode = MODE_REPLAY;
         return VITC_OK;
     }
     /* Thread-local mode: this thread may call nothing unsafe to capture
      * (synchronous copies, device-wide syncs) until the capture ends. */
-    CU_TRY(cudaStreamBeginCapture(b->stream, cudaStreamCaptureModeThreadLocal),
-           "starting a graph capture");
+    cudaError_t e = cudaStreamBeginCapture(b->stream, cudaStreamCaptureModeThreadLocal);
+    if (e != cudaSuccess) {
+        b->mode = MODE_IDLE;
+        return cuda_fail(e, "starting a graph capture");
+    }
     b->mode = MODE_CAPTURE;
     return VITC_OK;
 }
@@ -549,9 +568,9 @@ static vitc_status launch(struct cuda_backend *b, int slot)
     return VITC_OK;
 }
 
-/* Ends a capture: the recorded graph is instantiated into a cache slot
- * (evicting the least recently used) and launched; on a failed forward it
- * is dropped. */
+/* Ends a capture: the recorded graph is instantiated into its cache slot
+ * and launched; on a failed forward it is dropped (the slot stays claimed
+ * and the next forward of that size captures again). */
 static vitc_status end_capture(struct cuda_backend *b, vitc_status status)
 {
     cudaGraph_t g = NULL;
@@ -562,21 +581,14 @@ static vitc_status end_capture(struct cuda_backend *b, vitc_status status)
         }
         return status != VITC_OK ? status : cuda_fail(e, "ending a graph capture");
     }
-    bool evict = false;
-    int slot = vitc_cuda_graph_claim(&b->graphs, b->key, &evict);
-    if (evict && b->exec[slot]) {
-        cudaGraphExecDestroy(b->exec[slot]);
-    }
-    b->exec[slot] = NULL;
-    e = cudaGraphInstantiate(&b->exec[slot], g, 0);
+    e = cudaGraphInstantiate(&b->exec[b->slot], g, 0);
     cudaGraphDestroy(g);
     if (e != cudaSuccess) {
-        b->exec[slot] = NULL;
-        vitc_cuda_graph_forget(&b->graphs, slot);
+        b->exec[b->slot] = NULL;
         return cuda_fail(e, "instantiating the captured forward");
     }
     sample_memory(b);
-    return launch(b, slot);
+    return launch(b, b->slot);
 }
 
 static vitc_status cuda_forward_end(struct vitc_be *be, vitc_status status)
