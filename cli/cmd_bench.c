@@ -79,10 +79,11 @@ const cli_command cli_cmd_bench = {
         "batch size: first the warm-up runs (not timed), then the timed runs; without\n"
         "--iters or --seconds, at least 10 runs and at least 2 seconds. One run is one\n"
         "vitc_forward of the whole batch, timed with CLOCK_MONOTONIC, in ms; on a CUDA\n"
-        "device it also copies the CLS output back, which waits for the GPU, so a run is\n"
-        "the latency a caller sees. There a batch size's first run goes op by op and\n"
-        "its second records the forward as a CUDA graph, which later runs replay: keep\n"
-        "--warmup at 2 or more (the default) to time replays only.\n"
+        "device, where vitc_forward returns once the work is queued, with device events\n"
+        "around the forward on the GPU (vitc_ctx_device_time). There a batch size's\n"
+        "first run goes op by op and its second records the forward as a CUDA graph,\n"
+        "which later runs replay: keep --warmup at 2 or more (the default) to time\n"
+        "replays only.\n"
         "Per batch size: mean, median, min, max; p99 = np.percentile(t, 99) (linear\n"
         "interpolation between ranks); std = np.std(t) (population, ddof=0);\n"
         "images/s = batch / median; speed-up = images/s / images/s at batch 1.\n"
@@ -247,22 +248,25 @@ static int resolve_threads(long requested)
     return n > 0 ? (int)n : 1;
 }
 
-/* One forward of n images. A CUDA forward returns before the GPU has finished; copying the
- * CLS output back (per_image floats each into wait) waits for it, so a run is the latency a
- * caller sees. per_image is 0 on the CPU, whose forward is synchronous. */
-static vitc_status forward(vitc_ctx *ctx, const float *pv, size_t n, float *wait, size_t per_image)
+/* One forward of n images and its time in *ms: on the CPU, where vitc_forward computes before
+ * it returns, the wall time around it; on CUDA, where it returns once the work is queued, the
+ * GPU time between the device events around the forward (vitc_ctx_device_time, which waits). */
+static vitc_status timed_forward(vitc_ctx *ctx, const float *pv, size_t n, bool cuda, double *ms)
 {
+    double t0 = now_ms();
     vitc_status s = vitc_forward(ctx, pv, n);
-    if (s == VITC_OK && per_image > 0) {
-        s = vitc_get_output(ctx, VITC_OUTPUT_CLS, wait, n * per_image);
+    if (s == VITC_OK && cuda) {
+        return vitc_ctx_device_time(ctx, ms);
     }
+    *ms = now_ms() - t0;
     return s;
 }
 
 /* Warm-up, then the timed runs of one batch size into r (times allocated here). */
-static int time_batch(const cli_command *cmd, vitc_ctx *ctx, const float *pv, float *wait,
-                      size_t per_image, const struct bench_opts *o, struct bench_result *r)
+static int time_batch(const cli_command *cmd, vitc_ctx *ctx, const float *pv, bool cuda,
+                      const struct bench_opts *o, struct bench_result *r)
 {
+    double ms = 0.0;
     size_t cap = o->iters > 0 ? (size_t)o->iters : 64;
     r->times_ms = malloc(cap * sizeof *r->times_ms);
     if (!r->times_ms) {
@@ -270,14 +274,13 @@ static int time_batch(const cli_command *cmd, vitc_ctx *ctx, const float *pv, fl
         return CLI_EXIT_FAIL;
     }
     for (long i = 0; i < o->warmup; i++) {
-        if (forward(ctx, pv, (size_t)r->batch, wait, per_image) != VITC_OK) {
+        if (timed_forward(ctx, pv, (size_t)r->batch, cuda, &ms) != VITC_OK) {
             return cli_fail(cmd);
         }
     }
     double start = now_ms();
     for (;;) {
-        double t0 = now_ms();
-        if (forward(ctx, pv, (size_t)r->batch, wait, per_image) != VITC_OK) {
+        if (timed_forward(ctx, pv, (size_t)r->batch, cuda, &ms) != VITC_OK) {
             return cli_fail(cmd);
         }
         double t1 = now_ms();
@@ -290,7 +293,7 @@ static int time_batch(const cli_command *cmd, vitc_ctx *ctx, const float *pv, fl
             r->times_ms = grown;
             cap *= 2;
         }
-        r->times_ms[r->n_times++] = t1 - t0;
+        r->times_ms[r->n_times++] = ms;
         double elapsed_s = (t1 - start) / 1e3;
         size_t n = r->n_times;
         bool done = o->iters > 0     ? n >= (size_t)o->iters
@@ -509,7 +512,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
     struct bench_report b = {.o = &o, .res = res};
     vitc_model *model = NULL;
     vitc_ctx *ctx = NULL;
-    float *pv = NULL, *wait = NULL;
+    float *pv = NULL;
     char device[32];
     json_t *json = NULL;
 
@@ -555,12 +558,6 @@ static int run(const cli_command *cmd, int argc, char **argv)
     }
     fill_uniform(pv, (size_t)max_batch * n_pv, o.seed);
     const bool cuda = o.target.backend == VITC_BACKEND_CUDA;
-    size_t per_image = cuda ? vitc_output_size(model, VITC_OUTPUT_CLS) : 0;
-    if (cuda && !(wait = malloc((size_t)max_batch * per_image * sizeof *wait))) {
-        cli_error(cmd, "out of memory");
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
     b.backend = cli_device_name(&o.target, device, sizeof device);
     b.threads = resolve_threads(o.threads);
     b.flops = flops_per_image(b.info);
@@ -573,7 +570,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
     for (int i = 0; i < o.n_batch; i++) {
         res[i].batch = o.batch[i];
         b.n_res = i + 1;
-        if ((rc = time_batch(cmd, ctx, pv, wait, per_image, &o, &res[i])) != 0) {
+        if ((rc = time_batch(cmd, ctx, pv, cuda, &o, &res[i])) != 0) {
             goto done;
         }
     }
@@ -598,7 +595,6 @@ done:
     for (int i = 0; i < MAX_BATCHES; i++) {
         free(res[i].times_ms);
     }
-    free(wait);
     free(pv);
     vitc_ctx_free(ctx);
     vitc_model_free(model);

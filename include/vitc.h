@@ -290,6 +290,12 @@ VITC_API vitc_status vitc_get_output(vitc_ctx *ctx, vitc_output which, float *ou
  * driver counts this process's use of the GPU). 0 for a CPU ctx or NULL. */
 VITC_API size_t vitc_ctx_device_memory(const vitc_ctx *ctx);
 
+/* The GPU time of this CUDA ctx's last vitc_forward, in ms, measured with
+ * device events from its first to its last operation; waits for it to end.
+ * VITC_ERR_UNSUPPORTED for a CPU ctx (time vitc_forward itself there),
+ * VITC_ERR_INVALID_ARG before a forward has completed. */
+VITC_API vitc_status vitc_ctx_device_time(vitc_ctx *ctx, double *ms);
+
 /* Debug tap: called during vitc_forward after each named stage
  * ("embeddings", "layer.0" ... "layer.{L-1}" (block outputs before the
  * final LayerNorm), "last_hidden_state", "pooler", "logits") with a

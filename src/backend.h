@@ -89,8 +89,10 @@ struct vitc_backend_ops {
     vitc_status (*forward_end)(struct vitc_be *be, vitc_status status);
 
     /* (optional) The most device memory the backend has held since it was
-     * created, in bytes. NULL for the CPU. */
+     * created, in bytes; and the device time of the last forward in ms,
+     * after waiting for it. NULL for the CPU. */
     size_t (*device_memory)(struct vitc_be *be);
+    vitc_status (*device_time)(struct vitc_be *be, double *ms);
 };
 
 /* A backend instance, owned by one ctx. (The tag vitc_backend is the public

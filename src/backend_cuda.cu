@@ -161,8 +161,10 @@ struct cuda_backend {
     enum vitc_cuda_dtype dtype;
     size_t elem; /* bytes per stored weight / activation element */
     cudaStream_t stream;
-    cudaEvent_t done;  /* recorded after each forward: io_host is free again */
-    bool done_pending; /* done has been recorded since the last wait         */
+    cudaEvent_t start; /* recorded before each forward's first operation      */
+    cudaEvent_t done;  /* and after its last: io_host is free again           */
+    bool done_pending; /* done has been recorded since the last wait          */
+    bool timed;        /* start and done bracket the last successful forward  */
     size_t free_at_start, peak_bytes;
 
     struct lt_api lt;
@@ -514,6 +516,21 @@ static vitc_status cuda_gather_rows(struct vitc_be *be, const float *x, size_t s
 
 /* ---- graph capture and replay ---- */
 
+/* Records the start of a forward on the stream (outside any capture). */
+static vitc_status record_start(struct cuda_backend *b)
+{
+    CU_TRY(cudaEventRecord(b->start, b->stream), "recording the start of a forward");
+    return VITC_OK;
+}
+
+/* Starts a forward whose ops run as they come. */
+static vitc_status begin_eager(struct cuda_backend *b)
+{
+    vitc_status s = record_start(b);
+    b->mode = s == VITC_OK ? MODE_EAGER : MODE_IDLE;
+    return s;
+}
+
 static vitc_status cuda_forward_begin(struct vitc_be *be, size_t n_images, bool capture)
 {
     struct cuda_backend *b = cu(be);
@@ -526,9 +543,9 @@ static vitc_status cuda_forward_begin(struct vitc_be *be, size_t n_images, bool 
     if ((s = wait_done(b)) != VITC_OK) {
         return s;
     }
-    b->mode = MODE_EAGER;
+    b->timed = false;
     if (!capture) {
-        return VITC_OK;
+        return begin_eager(b);
     }
     /* A batch size's first forward runs as it comes and claims a cache
      * slot: it loads the kernels and lets cuBLASLt initialise outside any
@@ -542,7 +559,7 @@ static vitc_status cuda_forward_begin(struct vitc_be *be, size_t n_images, bool 
             cudaGraphExecDestroy(b->exec[b->slot]);
             b->exec[b->slot] = NULL;
         }
-        return VITC_OK;
+        return begin_eager(b);
     }
     if (b->exec[b->slot]) {
         b->mode = MODE_REPLAY;
@@ -559,13 +576,24 @@ static vitc_status cuda_forward_begin(struct vitc_be *be, size_t n_images, bool 
     return VITC_OK;
 }
 
-/* Launches graph slot and records the end of the forward. */
-static vitc_status launch(struct cuda_backend *b, int slot)
+/* Records the end of a forward on the stream. */
+static vitc_status record_done(struct cuda_backend *b)
 {
-    CU_TRY(cudaGraphLaunch(b->exec[slot], b->stream), "launching the captured forward");
     CU_TRY(cudaEventRecord(b->done, b->stream), "recording the end of a forward");
     b->done_pending = true;
+    b->timed = true;
     return VITC_OK;
+}
+
+/* Launches graph slot between the start and done events. */
+static vitc_status launch(struct cuda_backend *b, int slot)
+{
+    vitc_status s = record_start(b);
+    if (s != VITC_OK) {
+        return s;
+    }
+    CU_TRY(cudaGraphLaunch(b->exec[slot], b->stream), "launching the captured forward");
+    return record_done(b);
 }
 
 /* Ends a capture: the recorded graph is instantiated into its cache slot
@@ -602,11 +630,7 @@ static vitc_status cuda_forward_end(struct vitc_be *be, vitc_status status)
     case MODE_REPLAY:
         return status != VITC_OK ? status : launch(b, b->slot);
     case MODE_EAGER:
-        if (status == VITC_OK) {
-            CU_TRY(cudaEventRecord(b->done, b->stream), "recording the end of a forward");
-            b->done_pending = true;
-        }
-        return status;
+        return status != VITC_OK ? status : record_done(b);
     case MODE_IDLE:
         break;
     }
@@ -616,6 +640,20 @@ static vitc_status cuda_forward_end(struct vitc_be *be, vitc_status status)
 static size_t cuda_device_memory(struct vitc_be *be)
 {
     return cu(be)->peak_bytes;
+}
+
+static vitc_status cuda_device_time(struct vitc_be *be, double *ms)
+{
+    struct cuda_backend *b = cu(be);
+    float t = 0.0f;
+    if (!b->timed) {
+        return vitc_error(VITC_ERR_INVALID_ARG, "cuda backend: the last forward failed");
+    }
+    CU_TRY(cudaSetDevice(b->device), "cudaSetDevice");
+    CU_TRY(cudaEventSynchronize(b->done), "running the forward");
+    CU_TRY(cudaEventElapsedTime(&t, b->start, b->done), "reading the forward's time");
+    *ms = t;
+    return VITC_OK;
 }
 
 /* ---- lifetime ---- */
@@ -659,6 +697,9 @@ static void cuda_free(struct vitc_be *be)
     cudaFree(b->weights);
     cudaFree(b->io_dev);
     cudaFreeHost(b->io_host);
+    if (b->start) {
+        cudaEventDestroy(b->start);
+    }
     if (b->done) {
         cudaEventDestroy(b->done);
     }
@@ -686,6 +727,7 @@ static const struct vitc_backend_ops cuda_ops = {
     .forward_begin = cuda_forward_begin,
     .forward_end = cuda_forward_end,
     .device_memory = cuda_device_memory,
+    .device_time = cuda_device_time,
 };
 
 /* The device, checked: present, in range, new enough for the kernels
@@ -871,7 +913,10 @@ vitc_status vitc_backend_cuda_new(const struct vitc_model *m, int device, size_t
     {
         cudaError_t e = cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking);
         if (e == cudaSuccess) {
-            e = cudaEventCreateWithFlags(&b->done, cudaEventDisableTiming);
+            e = cudaEventCreate(&b->start);
+        }
+        if (e == cudaSuccess) {
+            e = cudaEventCreate(&b->done);
         }
         if (e == cudaSuccess) {
             e = cudaMallocHost(reinterpret_cast<void **>(&b->io_host),

@@ -165,6 +165,24 @@ size_t vitc_ctx_device_memory(const vitc_ctx *ctx)
     return ctx->be->ops->device_memory(ctx->be);
 }
 
+vitc_status vitc_ctx_device_time(vitc_ctx *ctx, double *ms)
+{
+    if (!ctx || !ms) {
+        return vitc_error(VITC_ERR_INVALID_ARG, "vitc_ctx_device_time: %s is NULL",
+                          ctx ? "ms" : "ctx");
+    }
+    if (!ctx->be->ops->device_time) {
+        return vitc_error(VITC_ERR_UNSUPPORTED, "vitc_ctx_device_time: a %s ctx has no device "
+                                                "time",
+                          ctx->be->ops->name);
+    }
+    if (ctx->n_last == 0) {
+        return vitc_error(VITC_ERR_INVALID_ARG,
+                          "vitc_ctx_device_time: no forward yet (call vitc_forward first)");
+    }
+    return ctx->be->ops->device_time(ctx->be, ms);
+}
+
 void vitc_ctx_set_tap(vitc_ctx *ctx, vitc_tap_fn fn, void *user)
 {
     if (ctx) {

@@ -145,6 +145,12 @@ static void test_no_device_refusal(void)
     /* The CPU is unaffected. */
     ctx = new_ctx(m, VITC_BACKEND_CPU, 0, &st);
     CHECK(ctx != NULL && st == VITC_OK);
+    /* A CPU ctx has no device time or memory. */
+    double ms = -1.0;
+    CHECK(vitc_ctx_device_time(ctx, &ms) == VITC_ERR_UNSUPPORTED && ms == -1.0);
+    CHECK(vitc_ctx_device_time(ctx, NULL) == VITC_ERR_INVALID_ARG);
+    CHECK(vitc_ctx_device_time(NULL, &ms) == VITC_ERR_INVALID_ARG);
+    CHECK(vitc_ctx_device_memory(ctx) == 0 && vitc_ctx_device_memory(NULL) == 0);
     vitc_ctx_free(ctx);
     vitc_model_free(m);
 }
@@ -214,6 +220,8 @@ static void check_model(const char *dir, size_t pi, struct run *r)
         vitc_model_free(m);
         return;
     }
+    double ms = -1.0;
+    CHECK(vitc_ctx_device_time(ctx, &ms) == VITC_ERR_INVALID_ARG); /* no forward yet */
     static const char *const runs[] = {"op by op", "captured", "", "", "replayed"};
     for (int i = 0; i < 5; i++) {
         size_t n = i == 2 || i == 3 ? 1 : r->n; /* runs 2 and 3: batch size 1 */
@@ -224,6 +232,7 @@ static void check_model(const char *dir, size_t pi, struct run *r)
             outputs(ctx, m, r->n, r->gpu);
             compare(label, m, r->n, p, r->gpu, r->cpu);
         }
+        CHECK(vitc_ctx_device_time(ctx, &ms) == VITC_OK && ms > 0.0);
     }
     CHECK(vitc_ctx_device_memory(ctx) > 0);
     vitc_ctx_free(ctx);
