@@ -20,22 +20,28 @@
 /* ---- blocking ---- */
 
 /* Register tile: MR rows x NV vectors of 16 columns (one packed panel
- * each): 24 accumulators + 3 weight vectors, the activation pair coming in
- * as a broadcast memory operand. Per k pair the tile issues 24 vdpbf16ps
- * for 3 vector loads and 8 dword broadcasts, inside Zen 4's one 512-bit
- * dot product and two loads per cycle. */
+ * each): 24 accumulators + 3 weight vectors + 1 broadcast activation pair.
+ * Per k pair the tile issues 24 vdpbf16ps for 3 vector loads and 8 dword
+ * broadcasts, inside Zen 4's one 512-bit dot product and two loads per
+ * cycle. (An embedded {1to16} broadcast per vdpbf16ps measured the same.) */
 #define MR 8
 #define NV 3
 #define NR (NV * VITC_PACK_NB)
 
 /* Activation pairs are converted in chunks of CH pairs (32 floats, two
- * vectors) per row; a panel's pair count is rounded up to CH. */
+ * vectors) per row and stored chunk by chunk, so the tile's broadcasts in
+ * a chunk sit at constant offsets (no transpose: with one, the conversion
+ * of a 48-column block cost a fifth of its time); a panel's pair count is
+ * rounded up to CH. */
 #define CH 16
 
 /* Cache blocks: all of K at once (the weight slice a tile streams, K x 48
  * bf16, is 72 KiB at K = 768 and 288 KiB at 3072, from L2); MC rows of
  * converted activations (MC * K * 2 bytes) stay in L2 beside it while the
- * N block's panels pass over them. */
+ * N block's panels pass over them. MC = 24 keeps one image (197 rows) at 9
+ * row blocks for two threads; 48 and NC = 32 * NR measured no better on
+ * one. The micro-kernel runs at ~94% of the vdpbf16ps peak on a Zen 4
+ * core for ViT-B's shapes (bench/bench_kernels.c). */
 #define MC 24
 #define NC (16 * NR)
 
@@ -47,40 +53,17 @@ static inline __mmask16 lanes(size_t n)
 
 /* ---- activation conversion ---- */
 
-/* dst[j][r] = src[r][j] for j < 8, r < 8 (32-bit elements, row stride of
- * src 16): an 8 x 8 transpose in registers (unpack pairs, then quads, then
- * swap 128-bit halves). The elements are bf16 pairs moved as float bits. */
-static inline void transpose_8x8(const float *src, float *dst)
-{
-    __m256 r[8], t[8], u[8];
-    for (int i = 0; i < 8; i++) {
-        r[i] = _mm256_load_ps(src + i * CH);
-    }
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        _mm256_storeu_ps(dst + i * MR, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
-        _mm256_storeu_ps(dst + (i + 4) * MR, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
-    }
-}
-
-/* Converts m <= MR rows of x (K floats each) into one panel of bf16 pairs,
- * pair-major: ap[c][r] = (bf16(x[r][2c]), bf16(x[r][2c+1])) as one dword,
- * for c < kp (a multiple of CH; pairs past K are zero). Every row goes
- * through the same vector conversion whatever m is, so its bits never
- * depend on the block; rows past m repeat row 0 and are never stored. */
+/* Converts m <= MR rows of x (K floats each) into one panel of bf16 pairs
+ * in chunks of CH pairs, row-major within a chunk:
+ *   ap[c / CH][r][c % CH] = (bf16(x[r][2c]), bf16(x[r][2c+1])) as one dword
+ * for c < kp (a multiple of CH; pairs past K are zero), so the tile's
+ * broadcasts of one chunk sit at constant offsets and no transpose is
+ * needed. Every row goes through the same vector conversion whatever m is,
+ * so its bits never depend on the block; rows past m repeat row 0 and are
+ * never stored. */
 static void convert_panel(size_t m, size_t K, const float *x, size_t ldx, size_t kp,
                           uint32_t *ap)
 {
-    _Alignas(64) float tmp[MR * CH];
     const float *rows[MR];
     for (size_t r = 0; r < MR; r++) {
         rows[r] = x + (r < m ? r : 0) * ldx;
@@ -95,11 +78,8 @@ static void convert_panel(size_t m, size_t K, const float *x, size_t ldx, size_t
             /* Round to nearest even; the low 16 bf16 come from the second
              * operand, so a row's pairs land in order. */
             __m512bh v = _mm512_cvtne2ps_pbh(b, a);
-            _mm512_store_si512((void *)(tmp + r * CH), (__m512i)v);
+            _mm512_store_si512((void *)(ap + c * MR + r * CH), (__m512i)v);
         }
-        float *dst = (float *)(void *)(ap + c * MR);
-        transpose_8x8(tmp, dst);
-        transpose_8x8(tmp + 8, dst + 8 * MR);
     }
 }
 
@@ -109,7 +89,7 @@ static void convert_panel(size_t m, size_t K, const float *x, size_t ldx, size_t
  * panels, and the epilogue. */
 struct tile {
     size_t kpairs;      /* k pairs: ceil(K / 2)                             */
-    const uint32_t *ap; /* (kpairs, MR) activation pairs                    */
+    const uint32_t *ap; /* (kp / CH, MR, CH) activation pairs               */
     const uint16_t *bp; /* panel 0: (kpairs, 16, 2); panel v at bp + v*bstride */
     size_t bstride;     /* bf16 elements between panels: K2 * VITC_PACK_NB  */
     __mmask16 tail;     /* lanes of the tile's last vector inside N         */
@@ -120,6 +100,28 @@ struct tile {
     size_t ldy;
     enum vitc_act act;
 };
+
+/* One k pair of the tile: nv weight vectors (16 columns x the pair each)
+ * meet mr broadcast activation pairs, at a[r * CH]. */
+static inline __attribute__((always_inline)) void pair_step(__m512 acc[MR][NV],
+                                                            const uint32_t *a,
+                                                            const uint16_t *b, size_t bs,
+                                                            const int nv, const int mr)
+{
+    __m512bh w[NV];
+#pragma GCC unroll 3
+    for (int v = 0; v < nv; v++) {
+        w[v] = (__m512bh)_mm512_loadu_si512((const void *)(b + v * bs));
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) {
+        __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[r * CH]);
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++) {
+            acc[r][v] = _mm512_dpbf16_ps(acc[r][v], x, w[v]);
+        }
+    }
+}
 
 /* The micro-kernel on mr <= MR rows x nv vectors; mr and nv are constants
  * in every caller, so the accumulators live in registers. Each output
@@ -139,20 +141,20 @@ static inline __attribute__((always_inline)) void tile_run(const struct tile *t,
     }
     const uint32_t *ap = t->ap;
     const uint16_t *bp = t->bp;
-    for (size_t c = 0; c < t->kpairs; c++) {
-        __m512bh b[NV];
-#pragma GCC unroll 3
-        for (int v = 0; v < nv; v++) {
-            b[v] = (__m512bh)_mm512_loadu_si512(
-                (const void *)(bp + v * t->bstride + c * 2 * VITC_PACK_NB));
-        }
-#pragma GCC unroll 8
-        for (int r = 0; r < mr; r++) {
-            __m512bh a = (__m512bh)_mm512_set1_epi32((int)ap[c * MR + r]);
-#pragma GCC unroll 3
-            for (int v = 0; v < nv; v++) {
-                acc[r][v] = _mm512_dpbf16_ps(acc[r][v], a, b[v]);
+    size_t bs = t->bstride;
+    /* Whole chunks unrolled (constant broadcast offsets), then the rest;
+     * the pairs stay in order either way. */
+    size_t full = t->kpairs / CH, rest = t->kpairs % CH;
+    for (size_t ch = 0; ch <= full; ch++, ap += CH * MR, bp += CH * 2 * VITC_PACK_NB) {
+        if (ch == full) {
+            for (size_t j = 0; j < rest; j++) {
+                pair_step(acc, ap + j, bp + j * 2 * VITC_PACK_NB, bs, nv, mr);
             }
+            break;
+        }
+#pragma GCC unroll 16
+        for (int j = 0; j < CH; j++) {
+            pair_step(acc, ap + j, bp + j * 2 * VITC_PACK_NB, bs, nv, mr);
         }
     }
     /* Epilogue, as the contract: bias, activation, residual (read before y
