@@ -6,8 +6,9 @@
  * find them by the host pointers the graph passes), and sizes everything a
  * forward needs: the activation arena (through alloc), a pinned host and a
  * float32 device staging buffer, the cuBLASLt workspace. A forward then
- * allocates nothing and synchronises nowhere; its only host round trip is
- * the copy of outputs (download). GEMMs run in cuBLASLt (bias, ReLU and the
+ * allocates nothing and synchronises nowhere (it only waits, before it
+ * starts, for the previous forward to release the pinned buffer); its only
+ * host round trip is the copy of outputs (download). GEMMs run in cuBLASLt (bias, ReLU and the
  * residual fused in its epilogue), the rest in backend_cuda_kernels.cu.
  * Without a tap, a batch size's first forward runs op by op (a warm-up:
  * kernels load, cuBLASLt initialises), its second is captured into a CUDA
@@ -730,8 +731,9 @@ static const struct vitc_backend_ops cuda_ops = {
     .device_time = cuda_device_time,
 };
 
-/* The device, checked: present, in range, new enough for the kernels
- * (sm_80: bf16 and the cp.async-era cuBLASLt kernels). */
+/* The device, checked: present, in range, and able to run this build's
+ * code (sm_80 and sm_90 binaries, sm_90 PTX for newer GPUs): compute
+ * capability 8.0 or newer, which bfloat16 needs anyway. */
 static vitc_status open_device(int device)
 {
     int n = 0;
