@@ -195,8 +195,8 @@ cudaError_t vitc_cuda_layernorm(cudaStream_t s, enum vitc_cuda_dtype t, const vo
 /* Grid (ceil(T / warps), H, n); one warp per query row. The block streams
  * the head's keys and values through shared memory in tiles of 32 keys
  * (float32, rows padded to hd + 1 floats so lane j reading key j's column
- * c hits bank (j * (hd + 1) + c) % 32, all distinct). Per tile each lane
- * scores one key (q.k over hd in registers from shared memory), the warp
+ * c hits bank (j * (hd + 1) + c) % 32, distinct for even hd). Per tile each
+ * lane scores one key (q.k over hd, both from shared memory), the warp
  * updates a running max m and sum l (online softmax: earlier output and
  * sum are rescaled by exp(m_old - m_new)), and each lane accumulates its
  * output dims c = lane + 32 i. Scores never leave the chip; q, k and v are
