@@ -8,8 +8,6 @@
  */
 #include <math.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "backend.h"
 #include "dispatch.h"
@@ -54,34 +52,14 @@ static struct cpu_backend *cpu(struct vitc_be *be)
 /* ---- weight preparation (at model load) ---- */
 
 /* Once a weight lives on in its packed copy, the forward never reads the
- * original, so the checkpoint's file mapping (all read by the loader's
- * checks) is dropped before packing starts, each weight's pages again once
- * it is packed, and the whole mapping at the end: a loaded model then holds
- * one copy of its weights, not two, and never more than about one and a
- * bit while loading. The mapping is read-only and
- * private, never written, so a dropped page is only read back from the file
- * if touched again (biases, LayerNorm and embeddings: a few MB). Weights in
- * the model's own arena (converted or fused) are left alone. */
-static void release_range(const struct vitc_safetensors *st, const void *p, size_t bytes)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    if (!st || !st->map || page <= 0) {
-        return;
-    }
-    uintptr_t lo = (uintptr_t)p, hi = lo + bytes;
-    uintptr_t map_lo = (uintptr_t)st->bytes, map_hi = map_lo + st->size;
-    if (lo < map_lo || hi > map_hi) {
-        return;
-    }
-    /* Whole pages inside the range only. */
-    uintptr_t a = (lo + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
-    uintptr_t b = hi / (uintptr_t)page * (uintptr_t)page;
-    if (b > a) {
-        madvise((void *)a, b - a, MADV_DONTNEED);
-    }
-}
+ * original, so each weight's pages of the checkpoint's file mapping are
+ * dropped once it is packed (the loader drops each tensor's pages after its
+ * checks, too), and the whole mapping at the end: a loaded model holds one
+ * copy of its weights, in its compute precision, and never much more while
+ * loading. Biases, LayerNorm and embeddings are read from the mapping again
+ * by the forward (a few MB). Weights in the model's own arena (converted or
+ * fused) are left alone. */
 
-/* Bytes of panels (and int8 scale + sum entries) for one layer. */
 static int packed_layout(vitc_precision precision, size_t N, size_t K, size_t *panel_bytes,
                          size_t *n_cols)
 {
@@ -161,7 +139,7 @@ static vitc_status prepare_linear(const char *name, const struct vitc_safetensor
     l->packed = pk;
     size_t n_parts = l->n_parts ? (size_t)l->n_parts : 1;
     for (size_t i = 0; i < n_parts; i++) {
-        release_range(st, l->n_parts ? l->parts[i] : l->weight, src_bytes / n_parts);
+        vitc_st_release(st, l->n_parts ? l->parts[i] : l->weight, src_bytes / n_parts);
     }
     return VITC_OK;
 }
@@ -193,7 +171,7 @@ vitc_status vitc_model_prepare_weights(struct vitc_model *m)
         return VITC_OK; /* computed on a device only, from the model's own weights */
     }
     if (st) {
-        release_range(st, st->bytes, st->size);
+        vitc_st_release(st, st->bytes, st->size);
     }
     /* The patch embedding (2% of the work, raw pixels in) stays fp32. */
     vitc_status s = prepare_linear(name, st, VITC_PRECISION_FP32, &w->patch);
@@ -213,7 +191,7 @@ vitc_status vitc_model_prepare_weights(struct vitc_model *m)
     if (s != VITC_OK) {
         vitc_model_unprepare_weights(m);
     } else if (st) {
-        release_range(st, st->bytes, st->size);
+        vitc_st_release(st, st->bytes, st->size);
     }
     return s;
 }

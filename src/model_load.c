@@ -172,7 +172,10 @@ static vitc_status take(struct loader *L, const char *name, struct shape want, c
     if (in_place) {
         if (L->filling) {
             *dst = (const float *)(const void *)t->data;
-            return check_finite(L, name, *dst, t->n_elems);
+            s = check_finite(L, name, *dst, t->n_elems);
+            /* Checked: its pages need not stay resident until it is packed. */
+            vitc_st_release(L->st, t->data, t->n_elems * sizeof(float));
+            return s;
         }
         return VITC_OK;
     }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -474,6 +475,24 @@ done:
     vitc_st_close(st);
     close(fd);
     return s;
+}
+
+void vitc_st_release(const struct vitc_safetensors *st, const void *p, size_t bytes)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (!st || !st->map || page <= 0) {
+        return;
+    }
+    uintptr_t lo = (uintptr_t)p, hi = lo + bytes;
+    uintptr_t map_lo = (uintptr_t)st->bytes, map_hi = map_lo + st->size;
+    if (lo < map_lo || hi > map_hi || hi < lo) {
+        return;
+    }
+    uintptr_t a = (lo + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    uintptr_t b = hi / (uintptr_t)page * (uintptr_t)page;
+    if (b > a) {
+        madvise((void *)a, b - a, MADV_DONTNEED);
+    }
 }
 
 void vitc_st_close(struct vitc_safetensors *st)

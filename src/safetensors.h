@@ -81,6 +81,13 @@ vitc_status vitc_st_parse(const char *name, const void *bytes, size_t size,
  * belongs to the result. Messages name path. */
 vitc_status vitc_st_open(const char *path, struct vitc_safetensors **out);
 
+/* Drops the resident pages wholly inside [p, p + bytes) of a file mapping
+ * (no-op for a borrowed buffer or a range outside the mapping). The mapping
+ * is private and read-only, so a dropped page is read back from the file
+ * (the page cache) if touched again: the loader uses it to keep resident only
+ * what it is working on. */
+void vitc_st_release(const struct vitc_safetensors *st, const void *p, size_t bytes);
+
 /* Releases the tables and unmaps the file if it was mapped. NULL-safe. */
 void vitc_st_close(struct vitc_safetensors *st);
 
