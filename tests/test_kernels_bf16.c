@@ -221,7 +221,7 @@ static void expected(size_t M, size_t N, size_t K, const float *x, size_t ldx, c
 }
 
 /* One shape, every bias / residual / in-place mode and the activations
- * given, x and y one float off alignment, ldx > K, ldy > N. Bitwise against
+ * given, x, y and res one float off alignment, ldx > K, ldy > N. Bitwise against
  * expected(); the worst relative difference to the oracle's own output
  * (its scalar activations) goes into *worst. Returns the mismatches. */
 static int linear_case(size_t M, size_t N, size_t K, const enum vitc_act *acts, size_t n_acts,
@@ -230,10 +230,10 @@ static int linear_case(size_t M, size_t N, size_t K, const enum vitc_act *acts, 
     size_t ldx = K + 3, ldy = N + 5;
     int bad = 0;
     float *xb = malloc((M * ldx + 1) * sizeof *xb), *W = malloc(N * K * sizeof *W);
-    float *b = malloc(N * sizeof *b), *res = malloc(M * ldy * sizeof *res);
+    float *b = malloc(N * sizeof *b), *resb = malloc((M * ldy + 1) * sizeof *resb);
     float *yb = malloc((M * ldy + 1) * sizeof *yb), *want = malloc(M * ldy * sizeof *want);
     float *oracle = malloc(M * ldy * sizeof *oracle);
-    float *x = xb + 1, *y = yb + 1;
+    float *x = xb + 1, *y = yb + 1, *res = resb + 1;
     fill(xb, M * ldx + 1, 1.0f);
     fill(W, N * K, 1.0f / sqrtf((float)K));
     fill(b, N, 0.3f);
@@ -283,7 +283,7 @@ static int linear_case(size_t M, size_t N, size_t K, const enum vitc_act *acts, 
     free(xb);
     free(W);
     free(b);
-    free(res);
+    free(resb);
     free(yb);
     free(want);
     free(oracle);
