@@ -56,17 +56,32 @@ static inline __mmask16 lanes(size_t n)
 
 /* Scale, 1 / scale and zero point of a row, as vitc_kernels_quantize_row_u8:
  * min and max with 0 by vector (vminps/vmaxps return their second operand,
- * the running value, for a NaN, as the reference's comparisons skip one),
- * then the reference's own scalar arithmetic. */
+ * the running value, for a NaN, as the reference's comparisons skip one;
+ * and for two zeros, so -0 never enters), four running values each so the
+ * pass is not bound by their latency, then the reference's own scalar
+ * arithmetic. */
 static void row_params(const float *x, size_t K, float *scale, float *inv, int32_t *zero)
 {
-    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
-    for (size_t k = 0; k < K; k += 16) {
-        __m512 v = _mm512_maskz_loadu_ps(lanes(K - k), x + k);
-        lo = _mm512_min_ps(v, lo);
-        hi = _mm512_max_ps(v, hi);
+    __m512 lo[4], hi[4];
+    for (int u = 0; u < 4; u++) {
+        lo[u] = hi[u] = _mm512_setzero_ps();
     }
-    float l = _mm512_reduce_min_ps(lo), h = _mm512_reduce_max_ps(hi);
+    size_t k = 0;
+    for (; k + 64 <= K; k += 64) {
+        for (int u = 0; u < 4; u++) {
+            __m512 v = _mm512_loadu_ps(x + k + 16 * u);
+            lo[u] = _mm512_min_ps(v, lo[u]);
+            hi[u] = _mm512_max_ps(v, hi[u]);
+        }
+    }
+    for (; k < K; k += 16) {
+        __m512 v = _mm512_maskz_loadu_ps(lanes(K - k), x + k);
+        lo[0] = _mm512_min_ps(v, lo[0]);
+        hi[0] = _mm512_max_ps(v, hi[0]);
+    }
+    lo[0] = _mm512_min_ps(_mm512_min_ps(lo[0], lo[1]), _mm512_min_ps(lo[2], lo[3]));
+    hi[0] = _mm512_max_ps(_mm512_max_ps(hi[0], hi[1]), _mm512_max_ps(hi[2], hi[3]));
+    float l = _mm512_reduce_min_ps(lo[0]), h = _mm512_reduce_max_ps(hi[0]);
     float s = (h - l) / 255.0f;
     if (!(s > 0.0f)) {
         s = 1.0f;
@@ -100,6 +115,33 @@ static inline __m512i group_index(int half)
                             16 + 4 + g, 16 + g, 12 + g, 8 + g, 4 + g, g);
 }
 
+/* Sixteen k (k0 .. k0+15, lanes mk of them inside K) of the 8 rows of a
+ * panel: quantized, zero past K, transposed to groups of 8 row dwords and
+ * stored as groups g0 .. g0+3, as many as K4 has. */
+static inline __attribute__((always_inline)) void quantize_chunk(
+    const float *const *rows, const __m512 *inv, const __m512i *zp, size_t k0, __mmask16 mk,
+    size_t groups, uint32_t *aq)
+{
+    __m128i q[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        __m512 v = _mm512_maskz_loadu_ps(mk, rows[r] + k0);
+        q[r] = _mm_maskz_mov_epi8(mk, quant16(v, inv[r], zp[r]));
+    }
+    __m512i a = _mm512_inserti32x4(_mm512_castsi128_si512(q[0]), q[1], 1);
+    a = _mm512_inserti32x4(_mm512_inserti32x4(a, q[2], 2), q[3], 3);
+    __m512i b = _mm512_inserti32x4(_mm512_castsi128_si512(q[4]), q[5], 1);
+    b = _mm512_inserti32x4(_mm512_inserti32x4(b, q[6], 2), q[7], 3);
+    size_t g0 = k0 / 4, n = groups - g0 < 4 ? groups - g0 : 4;
+    uint32_t *dst = aq + g0 * MR;
+    _mm512_mask_storeu_epi32(dst, n >= 2 ? 0xFFFF : 0x00FF,
+                             _mm512_permutex2var_epi32(a, group_index(0), b));
+    if (n > 2) {
+        _mm512_mask_storeu_epi32(dst + 2 * MR, n >= 4 ? 0xFFFF : 0x00FF,
+                                 _mm512_permutex2var_epi32(a, group_index(1), b));
+    }
+}
+
 void vitc_i8_avx512_quantize_panel(const float *x, size_t ldx, size_t m, size_t K, uint32_t *aq,
                                    float *scale, int32_t *zero)
 {
@@ -118,29 +160,12 @@ void vitc_i8_avx512_quantize_panel(const float *x, size_t ldx, size_t m, size_t 
         inv[r] = _mm512_set1_ps(iv);
         zp[r] = _mm512_set1_epi32(zero[r]);
     }
-    const __m512i lo = group_index(0), hi = group_index(1);
-    size_t groups = (K + 3) / 4;
-    for (size_t k = 0; k < K; k += 16) {
-        __mmask16 mk = lanes(K - k);
-        __m128i q[MR];
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
-            __m512 v = _mm512_maskz_loadu_ps(mk, rows[r] + k);
-            q[r] = _mm_maskz_mov_epi8(mk, quant16(v, inv[r], zp[r])); /* zero past K */
-        }
-        __m512i a = _mm512_inserti32x4(_mm512_castsi128_si512(q[0]), q[1], 1);
-        a = _mm512_inserti32x4(_mm512_inserti32x4(a, q[2], 2), q[3], 3);
-        __m512i b = _mm512_inserti32x4(_mm512_castsi128_si512(q[4]), q[5], 1);
-        b = _mm512_inserti32x4(_mm512_inserti32x4(b, q[6], 2), q[7], 3);
-        /* Groups g0 .. g0+3, as many as K4 has: two 8-row groups per store. */
-        size_t g0 = k / 4, n = groups - g0 < 4 ? groups - g0 : 4;
-        uint32_t *dst = aq + g0 * MR;
-        _mm512_mask_storeu_epi32(dst, n >= 2 ? 0xFFFF : 0x00FF,
-                                 _mm512_permutex2var_epi32(a, lo, b));
-        if (n > 2) {
-            _mm512_mask_storeu_epi32(dst + 2 * MR, n >= 4 ? 0xFFFF : 0x00FF,
-                                     _mm512_permutex2var_epi32(a, hi, b));
-        }
+    size_t groups = (K + 3) / 4, k = 0;
+    for (; k + 16 <= K; k += 16) {
+        quantize_chunk(rows, inv, zp, k, 0xFFFF, groups, aq);
+    }
+    if (k < K) {
+        quantize_chunk(rows, inv, zp, k, lanes(K - k), groups, aq);
     }
 }
 
