@@ -292,7 +292,8 @@ static int linear_case(size_t M, size_t N, size_t K, const enum vitc_act *acts, 
 }
 
 /* Small shapes in full cross, with every activation; the large sizes
- * (M = 197, N = 2304, K = 768) one at a time against small others. */
+ * (M = 197, N = 2304, K = 768 and 3072) one at a time against small
+ * others. */
 static void test_linear_shapes(void)
 {
     static const size_t Ms[] = {1, 2, 7, 8, 9, 31}, Ns[] = {1, 15, 16, 17, 47, 48, 49, 100},
@@ -314,6 +315,7 @@ static void test_linear_shapes(void)
     bad += linear_case(7, 100, 768, none_gelu, 2, &worst);
     bad += linear_case(31, 17, 768, ALL_ACTS, N_ACTS, &worst);
     bad += linear_case(197, 100, 768, none_gelu, 1, &worst);
+    bad += linear_case(9, 49, 3072, none_gelu, 2, &worst); /* ViT-B's longest K */
     printf("  bf16 %s vs oracle: %d bitwise mismatches; worst |diff| / row max %.3g "
            "(the activations' rounding)\n",
            KT->name, bad, worst);
