@@ -21,6 +21,7 @@
 
 #include "args.h"
 #include "json_put.h"
+#include "random_inputs.h"
 #include "model_arg.h"
 #include "peak.h"
 #include "stats.h"
@@ -207,24 +208,6 @@ static double now_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
-
-/* splitmix64: a seeded, platform-independent stream for the random inputs. */
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static void fill_uniform(float *x, size_t n, uint64_t seed)
-{
-    uint64_t s = seed;
-    for (size_t i = 0; i < n; i++) {
-        /* 24 random bits: every value is an exact float in [-1, 1). */
-        x[i] = (float)((double)(splitmix64(&s) >> 40) / (double)(1u << 23) - 1.0);
-    }
 }
 
 /* Threads the library will use: the same rule as vitc_ctx_new (the option, else
@@ -556,7 +539,8 @@ static int run(const cli_command *cmd, int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    fill_uniform(pv, (size_t)max_batch * n_pv, o.seed);
+    uint64_t state = o.seed;
+    cli_fill_uniform(pv, (size_t)max_batch * n_pv, &state);
     const bool cuda = o.target.backend == VITC_BACKEND_CUDA;
     b.backend = cli_device_name(&o.target, device, sizeof device);
     b.threads = resolve_threads(o.threads);

@@ -22,6 +22,7 @@
 #include "compare_metrics.h"
 #include "inputs.h"
 #include "json_put.h"
+#include "random_inputs.h"
 #include "model_arg.h"
 #include "target.h"
 
@@ -283,24 +284,6 @@ static int parse_opts(const cli_command *cmd, const cli_args *a, struct opts *o)
 
 /* ---- running ---- */
 
-/* splitmix64: the seeded, platform-independent stream of `vitc bench`'s inputs. */
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-/* Continues the stream in *state: 24 random bits, so every value is an exact float in
- * [-1, 1), the same values bench draws. */
-static void fill_uniform(float *x, size_t n, uint64_t *state)
-{
-    for (size_t i = 0; i < n; i++) {
-        x[i] = (float)((double)(splitmix64(state) >> 40) / (double)(1u << 23) - 1.0);
-    }
-}
-
 /* "random[i]" or the input's name, for messages and the JSON list. */
 static const char *image_name(const struct report *r, size_t i, char *buf, size_t n)
 {
@@ -333,7 +316,7 @@ static int compare_all(const cli_command *cmd, const vitc_model *ref_model, vitc
         for (size_t j = 0; j < nb && rc == 0; j++) {
             size_t i = start + j;
             if (i < (size_t)r->o->samples) {
-                fill_uniform(pv + j * n_pv, n_pv, &state);
+                cli_fill_uniform(pv + j * n_pv, n_pv, &state);
             } else {
                 rc = cli_inputs_pixels(cmd, &r->in->items[i - (size_t)r->o->samples], ref_model,
                                        pv + j * n_pv, n_pv);
