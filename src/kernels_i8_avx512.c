@@ -16,7 +16,6 @@
 
 #include <immintrin.h>
 #include <math.h>
-#include <string.h>
 
 #include "kernels_i8_avx512.h"
 
@@ -88,6 +87,9 @@ static void row_params(const float *x, size_t K, float *scale, float *inv, int32
     }
     float iv = 1.0f / s;
     float zr = rintf(-l * iv);
+    /* A NaN zr (lo = 0 with inv = inf, a range under ~1e-36) gives 0 here,
+     * and the same bytes as the reference; its zero point is then an
+     * undefined float-to-int conversion. */
     *zero = zr >= 255.0f ? 255 : zr >= 0.0f ? (int32_t)zr : 0;
     *scale = s;
     *inv = iv;
