@@ -128,7 +128,7 @@ void vitc_kernels_quantize_row_u8(const float *restrict x, size_t K, uint8_t *re
     }
     float inv = 1.0f / s;
     float zr = rintf(-lo * inv);
-    int32_t z = zr > 255.0f ? 255 : zr < 0.0f ? 0 : (int32_t)zr;
+    int32_t z = zr >= 255.0f ? 255 : zr >= 0.0f ? (int32_t)zr : 0; /* NaN -> 0 */
     for (size_t k = 0; k < K; k++) {
         float r = rintf(x[k] * inv) + (float)z;
         q[k] = (uint8_t)(r >= 255.0f ? 255 : r >= 0.0f ? (int)r : 0); /* NaN -> 0 */

@@ -230,11 +230,13 @@ static void make_row(float *x, size_t K, unsigned kind)
         fill(x, K, 1.0f);
         x[urand((unsigned)K)] = NAN;
         break;
-    default: /* +inf: scale inf, everything 0. (-inf is left out: the
-              * reference's zero point is then rint(inf * 0), a NaN
-              * converted to int32, which C leaves undefined.) */
+    case 9: /* +inf: scale inf, everything 0 */
         fill(x, K, 1.0f);
         x[urand((unsigned)K)] = INFINITY;
+        break;
+    default: /* -inf: the zero point rint(inf * 0) is NaN, mapped to 0 */
+        fill(x, K, 1.0f);
+        x[urand((unsigned)K)] = -INFINITY;
         break;
     }
 }
@@ -254,7 +256,7 @@ static void test_quantize_matches_ref(void)
             for (int rep = 0; rep < 10; rep++) {
                 size_t K = Ks[a], groups = (K + 3) / 4, ldx = K + (size_t)rep % 3;
                 for (size_t r = 0; r < m; r++) {
-                    make_row(x + r * ldx, K, urand(10));
+                    make_row(x + r * ldx, K, urand(11));
                 }
                 float s[8];
                 int32_t z[8];
