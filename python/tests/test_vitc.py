@@ -445,6 +445,29 @@ def test_bad_arguments(in21k):
             vitc.Model(IN21K, **kwargs)
 
 
+@needs_cli
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_reduced_precision_matches_the_command_and_stays_close(precision, tmp_path):
+    pv = fixture(CLASSIFIER, "inputs.pixel_values")
+    with vitc.Model(CLASSIFIER, precision=precision) as m:
+        got = m.embed(pv, output="logits")
+    with vitc.Model(CLASSIFIER) as m:
+        ref = m.embed(pv, output="logits")
+    cos = (got * ref).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(ref, axis=1)
+    assert cos.min() >= 0.999
+    assert (got.argmax(1) == ref.argmax(1)).all()
+    np.save(tmp_path / "pv.npy", pv)
+    subprocess.run([CLI, "embed", CLASSIFIER, str(tmp_path / "pv.npy"), "--precision", precision,
+                    "--output", "logits", "-o", str(tmp_path / "cli.npy"), "--quiet"], check=True)
+    assert np.array_equal(np.load(tmp_path / "cli.npy"), got)
+
+
+def test_cpu_refuses_device_only_precisions():
+    for precision in ("fp16", "tf32"):
+        with pytest.raises(vitc.UnsupportedError, match="CUDA"):
+            vitc.Model(IN21K, device="cpu", precision=precision)
+
+
 def test_unsupported_backend_reports_the_library_message():
     try:
         m = vitc.Model(IN21K, device="cuda")
