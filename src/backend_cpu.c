@@ -39,7 +39,8 @@ struct cpu_backend {
     struct vitc_threadpool *pool;
     float *work;        /* (n_threads, work_floats) per-thread scratch   */
     size_t work_floats; /* per thread: the larger of the attention scratch,
-                           (max_head_dim + VITC_ATTN_ROWS) * max_tokens, and
+                           (max_head_dim + VITC_ATTN_SCRATCH_ROWS + 1) *
+                           (max_tokens + 1) (kernels.h), and
                            the table's linear scratch; a multiple of 16  */
     size_t max_tokens, max_head_dim, max_k;
 };
@@ -536,11 +537,13 @@ vitc_status vitc_backend_cpu_create(const struct vitc_cpu_backend_params *p, str
         lowp = vitc_cpu_lowp_kernels(p->precision, k);
     }
     /* Scratch per thread, shared by the ops (one runs at a time): attention's
-     * k transposed (d, T) and score rows (VITC_ATTN_ROWS, T), or the linear's
+     * k (and v) rearranged and score rows (kernels.h), or the linear's
      * packed or converted activations and partial sums; rounded to 64-byte
      * multiples so each thread's part stays aligned. */
-    int overflow = vitc_add_size(p->max_head_dim, VITC_ATTN_ROWS, &per_thread) ||
-                   vitc_mul_size(per_thread, p->max_tokens, &per_thread);
+    size_t tokens1 = 0;
+    int overflow = vitc_add_size(p->max_head_dim, VITC_ATTN_SCRATCH_ROWS + 1, &per_thread) ||
+                   vitc_add_size(p->max_tokens, 1, &tokens1) ||
+                   vitc_mul_size(per_thread, tokens1, &per_thread);
     if (per_thread < k->linear_scratch) {
         per_thread = k->linear_scratch;
     }

@@ -48,8 +48,12 @@ void vitc_kernels_assemble_tokens(const float *restrict patch_emb, const float *
 
 /* ---- kernel table ---- */
 
-/* Attention query rows a kernel may process together; sizes its scratch. */
+/* Attention query rows a kernel may hold in one register tile. */
 #define VITC_ATTN_ROWS 4
+
+/* Query rows whose scores attention scratch holds at once: a block large
+ * enough for several register tiles to share each chunk of keys in L1. */
+#define VITC_ATTN_SCRATCH_ROWS 24
 
 /* One set of compute kernels. Tables are static const, one per instruction
  * set (dispatch.h picks one); the reference table is always built and is the
@@ -94,7 +98,7 @@ struct vitc_cpu_kernels {
      *   s[i][j] = (q_i . k_j) / sqrt_d;  p[i] = softmax(s[i]);  o_i = sum_j p[i][j] v_j
      * q, k, v: (T, d) with row stride ld (column slices of the fused qkv
      * buffer); o: (T, d) row stride ldo; work: scratch of
-     * (d + VITC_ATTN_ROWS) * T floats. The softmax subtracts the row maximum
+     * (d + VITC_ATTN_SCRATCH_ROWS) * T floats. The softmax subtracts the row maximum
      * and runs in float. */
     void (*attention_head)(size_t T, size_t d, const float *q, const float *k, const float *v,
                            size_t ld, float *o, size_t ldo, float sqrt_d, float *work);

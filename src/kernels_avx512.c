@@ -3,7 +3,7 @@
  * kernels_avx512.c — the AVX-512 kernel table (contracts in kernels.h):
  * a blocked linear on the shared packed weights with an 8 x 48 register
  * tile and fused epilogues, vectorised erf/tanh/exp accurate to a few float
- * ulps, LayerNorm in double, and attention four query rows at a time.
+ * ulps, LayerNorm in double, and attention in blocks of 24 query rows.
  * Compiled with AVX-512 flags (Makefile); called only after dispatch.c has
  * seen the CPU run them. Kernel layer: no allocation, no threads.
  */
@@ -450,20 +450,73 @@ static void layernorm_row_avx512(size_t n, const float *x, float *y, const float
 
 /* ---- attention ---- */
 
-/* o[r][0:w] = sum_j p[r][j] v[j][0:w] for the first `rows` of
- * VITC_ATTN_ROWS rows, w <= 64 columns as nv vectors; nv is a constant in
- * every caller, rows only limits the stores. */
-static inline __attribute__((always_inline)) void pv_chunk(size_t T, size_t w, const float *p,
-                                                           const float *v, size_t ld, float *o,
-                                                           size_t ldo, size_t rows, const int nv)
+/* Register tiles: scores of SROWS query rows, P.V of PROWS rows. A block
+ * of VITC_ATTN_SCRATCH_ROWS rows (a multiple of both) shares each chunk of
+ * transposed keys, in L1, among its score tiles. */
+#define SROWS 8
+#define PROWS 6
+_Static_assert(VITC_ATTN_SCRATCH_ROWS % SROWS == 0 && VITC_ATTN_SCRATCH_ROWS % PROWS == 0,
+               "attention blocks hold whole tiles");
+
+/* Raw scores s[r][j0 + 16u + lane] = q_r . k_j of SROWS query rows against
+ * up to 48 keys as nv vectors (a constant in every caller), 8 x 3 = 24
+ * accumulators; mx[r] keeps each row's running maximum (masked lanes never
+ * enter it). Each row's dot products run over c in order, whatever the
+ * other rows are. */
+static inline __attribute__((always_inline)) void scores_tile(size_t T, size_t d,
+                                                              const float *const *qr,
+                                                              const float *kt, size_t j0, float *s,
+                                                              __m512 *mx, const int nv)
 {
-    __m512 acc[VITC_ATTN_ROWS][4];
+    __m512 acc[SROWS][3];
+    __mmask16 mk[3];
+#pragma GCC unroll 3
+    for (int u = 0; u < nv; u++) {
+        mk[u] = lanes(T - j0 - (size_t)u * 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < SROWS; r++) {
+            acc[r][u] = _mm512_setzero_ps();
+        }
+    }
+    for (size_t c = 0; c < d; c++) {
+        __m512 kv[3];
+#pragma GCC unroll 3
+        for (int u = 0; u < nv; u++) {
+            kv[u] = _mm512_maskz_loadu_ps(mk[u], kt + c * T + j0 + (size_t)u * 16);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < SROWS; r++) {
+            __m512 qv = _mm512_set1_ps(qr[r][c]);
+#pragma GCC unroll 3
+            for (int u = 0; u < nv; u++) {
+                acc[r][u] = _mm512_fmadd_ps(qv, kv[u], acc[r][u]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < SROWS; r++) {
+#pragma GCC unroll 3
+        for (int u = 0; u < nv; u++) {
+            _mm512_mask_storeu_ps(s + (size_t)r * T + j0 + (size_t)u * 16, mk[u], acc[r][u]);
+            mx[r] = _mm512_mask_max_ps(mx[r], mk[u], mx[r], acc[r][u]);
+        }
+    }
+}
+
+/* o[r][0:w] = (sum_j p[r][j] v[j][0:w]) * inv[r] for PROWS rows (pr, with
+ * the last real row repeated), w <= 64 columns as nv vectors (a constant in
+ * every caller), 6 x 4 = 24 accumulators; stores only the first `rows`. */
+static inline __attribute__((always_inline)) void
+pv_tile(size_t T, size_t w, const float *const *pr, const float *v, size_t ld, float *o, size_t ldo,
+        const float *inv, size_t rows, const int nv)
+{
+    __m512 acc[PROWS][4];
     __mmask16 mk[4];
 #pragma GCC unroll 4
     for (int u = 0; u < nv; u++) {
         mk[u] = lanes(w - (size_t)u * 16);
-#pragma GCC unroll 4
-        for (int r = 0; r < VITC_ATTN_ROWS; r++) {
+#pragma GCC unroll 6
+        for (int r = 0; r < PROWS; r++) {
             acc[r][u] = _mm512_setzero_ps();
         }
     }
@@ -473,128 +526,171 @@ static inline __attribute__((always_inline)) void pv_chunk(size_t T, size_t w, c
         for (int u = 0; u < nv; u++) {
             vv[u] = _mm512_maskz_loadu_ps(mk[u], v + j * ld + (size_t)u * 16);
         }
-#pragma GCC unroll 4
-        for (int r = 0; r < VITC_ATTN_ROWS; r++) {
-            __m512 pr = _mm512_set1_ps(p[(size_t)r * T + j]);
+#pragma GCC unroll 6
+        for (int r = 0; r < PROWS; r++) {
+            __m512 pv = _mm512_set1_ps(pr[r][j]);
 #pragma GCC unroll 4
             for (int u = 0; u < nv; u++) {
-                acc[r][u] = _mm512_fmadd_ps(pr, vv[u], acc[r][u]);
+                acc[r][u] = _mm512_fmadd_ps(pv, vv[u], acc[r][u]);
             }
         }
     }
-#pragma GCC unroll 4
-    for (int r = 0; r < VITC_ATTN_ROWS; r++) {
+#pragma GCC unroll 6
+    for (int r = 0; r < PROWS; r++) {
         if ((size_t)r >= rows) {
             break;
         }
+        __m512 vi = v_fill(inv[r]);
 #pragma GCC unroll 4
         for (int u = 0; u < nv; u++) {
-            _mm512_mask_storeu_ps(o + r * ldo + (size_t)u * 16, mk[u], acc[r][u]);
+            _mm512_mask_storeu_ps(o + r * ldo + (size_t)u * 16, mk[u],
+                                  _mm512_mul_ps(acc[r][u], vi));
         }
     }
 }
 
-/* Scores s[r][j0 + 16u + lane] = (q_r . k_j) / sqrt_d of VITC_ATTN_ROWS
- * query rows against up to 64 keys as nv vectors (a constant in every
- * caller): each loaded k vector meets four queries, each broadcast query
- * element nv key vectors. */
-static inline __attribute__((always_inline)) void scores_chunk(size_t T, size_t d,
-                                                               const float *const *qr,
-                                                               const float *kt, size_t j0, float *s,
-                                                               __m512 vsd, const int nv)
+/* e[j] = exp(s[j] * scale - mx * scale) in place over one row of n scores;
+ * returns 1 / sum_j e[j]. transformers computes exp(s/sqrt_d - max/sqrt_d):
+ * the same whenever 1/sqrt_d is exact (d = 64), else within an ulp. */
+static float softmax_exp_row(float *s, size_t n, float mx, float scale)
 {
-    __m512 acc[VITC_ATTN_ROWS][4];
-    __mmask16 mk[4];
-#pragma GCC unroll 4
-    for (int u = 0; u < nv; u++) {
-        mk[u] = lanes(T - j0 - (size_t)u * 16);
-#pragma GCC unroll 4
-        for (int r = 0; r < VITC_ATTN_ROWS; r++) {
-            acc[r][u] = _mm512_setzero_ps();
-        }
+    __m512 vs = v_fill(scale), vm = v_fill(mx * scale), sum = _mm512_setzero_ps();
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 m = lanes(n - j);
+        __m512 e = v_exp(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, s + j), vs, vm));
+        e = _mm512_maskz_mov_ps(m, e);
+        sum = _mm512_add_ps(sum, e);
+        _mm512_mask_storeu_ps(s + j, m, e);
     }
-    for (size_t c = 0; c < d; c++) {
-        __m512 kv[4];
-#pragma GCC unroll 4
-        for (int u = 0; u < nv; u++) {
-            kv[u] = _mm512_maskz_loadu_ps(mk[u], kt + c * T + j0 + (size_t)u * 16);
-        }
-#pragma GCC unroll 4
-        for (int r = 0; r < VITC_ATTN_ROWS; r++) {
-            __m512 qv = _mm512_set1_ps(qr[r][c]);
-#pragma GCC unroll 4
-            for (int u = 0; u < nv; u++) {
-                acc[r][u] = _mm512_fmadd_ps(qv, kv[u], acc[r][u]);
+    return 1.0f / _mm512_reduce_add_ps(sum);
+}
+
+/* Scores of one block of up to VITC_ATTN_SCRATCH_ROWS query rows from i0: one
+ * chunk of up to 48 keys at a time against every SROWS-row tile of the
+ * block; rowmax gets each row's largest raw score. */
+static void scores_block(size_t T, size_t d, const float *q, size_t ld, const float *kt, size_t i0,
+                         size_t rows, float *s, float *rowmax)
+{
+    __m512 mx[VITC_ATTN_SCRATCH_ROWS];
+    for (size_t r = 0; r < VITC_ATTN_SCRATCH_ROWS; r++) {
+        mx[r] = v_fill(-__builtin_inff());
+    }
+    size_t groups = (rows + SROWS - 1) / SROWS;
+    for (size_t j0 = 0; j0 < T; j0 += 48) {
+        for (size_t g = 0; g < groups; g++) {
+            const float *qr[SROWS];
+            for (size_t r = 0; r < SROWS; r++) {
+                size_t i = g * SROWS + r < rows ? g * SROWS + r : rows - 1;
+                qr[r] = q + (i0 + i) * ld;
+            }
+            float *sg = s + g * SROWS * T;
+            switch (T - j0 < 48 ? (T - j0 + 15) / 16 : 3) {
+            case 1:
+                scores_tile(T, d, qr, kt, j0, sg, mx + g * SROWS, 1);
+                break;
+            case 2:
+                scores_tile(T, d, qr, kt, j0, sg, mx + g * SROWS, 2);
+                break;
+            default:
+                scores_tile(T, d, qr, kt, j0, sg, mx + g * SROWS, 3);
             }
         }
     }
-    /* transformers divides q.k^T by sqrt(d) (not q by it). */
-#pragma GCC unroll 4
-    for (int r = 0; r < VITC_ATTN_ROWS; r++) {
-#pragma GCC unroll 4
-        for (int u = 0; u < nv; u++) {
-            _mm512_mask_storeu_ps(s + (size_t)r * T + j0 + (size_t)u * 16, mk[u],
-                                  _mm512_div_ps(acc[r][u], vsd));
+    for (size_t r = 0; r < rows; r++) {
+        rowmax[r] = _mm512_reduce_max_ps(mx[r]);
+    }
+}
+
+/* kt[c][j] = k[j][c] for T keys of d dims (kt row stride T), 16 x 16
+ * blocks transposed in registers: unpacks of 32-bit then 64-bit pairs, then
+ * two rounds of 128-bit lane shuffles. */
+static void transpose_k(size_t T, size_t d, const float *k, size_t ld, float *kt)
+{
+    for (size_t j0 = 0; j0 < T; j0 += 16) {
+        size_t nj = T - j0 < 16 ? T - j0 : 16;
+        __mmask16 mj = lanes(nj);
+        for (size_t c0 = 0; c0 < d; c0 += 16) {
+            size_t nc = d - c0 < 16 ? d - c0 : 16;
+            __mmask16 mc = lanes(nc);
+            __m512 r[16], t[16];
+            for (size_t i = 0; i < 16; i++) {
+                r[i] = i < nj ? _mm512_maskz_loadu_ps(mc, k + (j0 + i) * ld + c0)
+                              : _mm512_setzero_ps();
+            }
+            for (int i = 0; i < 16; i += 2) {
+                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 16; i += 4) {
+                __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 2]);
+                __m512d e = _mm512_castps_pd(t[i + 1]), f = _mm512_castps_pd(t[i + 3]);
+                r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+                r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+                r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(e, f));
+                r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(e, f));
+            }
+            /* r[4b + x] holds, per 128-bit lane L, column 4L + x of rows
+             * 4b..4b+3; gather the four lanes L of blocks b = 0..3. */
+            for (int x = 0; x < 4; x++) {
+                __m512 a01 = _mm512_shuffle_f32x4(r[x], r[4 + x], 0x44); /* L0,L1 of b0 | b1 */
+                __m512 a23 = _mm512_shuffle_f32x4(r[8 + x], r[12 + x], 0x44);
+                __m512 b01 = _mm512_shuffle_f32x4(r[x], r[4 + x], 0xEE); /* L2,L3 */
+                __m512 b23 = _mm512_shuffle_f32x4(r[8 + x], r[12 + x], 0xEE);
+                t[x] = _mm512_shuffle_f32x4(a01, a23, 0x88);      /* lane 0 */
+                t[4 + x] = _mm512_shuffle_f32x4(a01, a23, 0xDD);  /* lane 1 */
+                t[8 + x] = _mm512_shuffle_f32x4(b01, b23, 0x88);  /* lane 2 */
+                t[12 + x] = _mm512_shuffle_f32x4(b01, b23, 0xDD); /* lane 3 */
+            }
+            for (size_t i = 0; i < nc; i++) {
+                _mm512_mask_storeu_ps(kt + (c0 + i) * T + j0, mj, t[i]);
+            }
         }
     }
 }
 
-/* VITC_ATTN_ROWS query rows at a time: scores (k transposed once per head,
- * see scores_chunk), softmax per row, then P.V with each loaded v row
- * feeding four outputs. A short last group repeats
- * its last query row and stores only the real ones. */
+/* Blocks of VITC_ATTN_SCRATCH_ROWS query rows: raw scores against k
+ * transposed once per head (scores_block), exp in place with the scale
+ * folded in, then P.V in PROWS-row tiles with the softmax's 1/sum applied
+ * to the output. A short tile repeats its last row and stores only the real
+ * ones, so every row is computed the same way wherever it falls. */
 static void attention_head_avx512(size_t T, size_t d, const float *q, const float *k,
                                   const float *v, size_t ld, float *o, size_t ldo, float sqrt_d,
                                   float *work)
 {
-    float *kt = work;      /* (d, T) k transposed                  */
-    float *s = kt + d * T; /* (VITC_ATTN_ROWS, T) scores, then p   */
-    for (size_t j = 0; j < T; j++) {
-        for (size_t c = 0; c < d; c++) {
-            kt[c * T + j] = k[j * ld + c];
+    float *kt = work;      /* (d, T) k transposed                   */
+    float *s = kt + d * T; /* (block rows, T) raw scores, then exp  */
+    float rowmax[VITC_ATTN_SCRATCH_ROWS], inv[VITC_ATTN_SCRATCH_ROWS];
+    transpose_k(T, d, k, ld, kt);
+    float scale = 1.0f / sqrt_d;
+    for (size_t i0 = 0; i0 < T; i0 += VITC_ATTN_SCRATCH_ROWS) {
+        size_t rows = T - i0 < VITC_ATTN_SCRATCH_ROWS ? T - i0 : VITC_ATTN_SCRATCH_ROWS;
+        scores_block(T, d, q, ld, kt, i0, rows, s, rowmax);
+        for (size_t r = 0; r < rows; r++) {
+            inv[r] = softmax_exp_row(s + r * T, T, rowmax[r], scale);
         }
-    }
-    __m512 vsd = v_fill(sqrt_d);
-    for (size_t i0 = 0; i0 < T; i0 += VITC_ATTN_ROWS) {
-        size_t rows = T - i0 < VITC_ATTN_ROWS ? T - i0 : VITC_ATTN_ROWS;
-        const float *qr[VITC_ATTN_ROWS];
-        for (size_t r = 0; r < VITC_ATTN_ROWS; r++) {
-            qr[r] = q + (i0 + (r < rows ? r : rows - 1)) * ld;
-        }
-        for (size_t j0 = 0; j0 < T; j0 += 64) {
-            switch ((T - j0 < 64 ? T - j0 + 15 : 64) / 16) {
-            case 1:
-                scores_chunk(T, d, qr, kt, j0, s, vsd, 1);
-                break;
-            case 2:
-                scores_chunk(T, d, qr, kt, j0, s, vsd, 2);
-                break;
-            case 3:
-                scores_chunk(T, d, qr, kt, j0, s, vsd, 3);
-                break;
-            default:
-                scores_chunk(T, d, qr, kt, j0, s, vsd, 4);
+        for (size_t g = 0; g * PROWS < rows; g++) {
+            size_t gr = rows - g * PROWS < PROWS ? rows - g * PROWS : PROWS;
+            const float *pr[PROWS];
+            for (size_t r = 0; r < PROWS; r++) {
+                pr[r] = s + (g * PROWS + (r < gr ? r : gr - 1)) * T;
             }
-        }
-        for (size_t r = 0; r < VITC_ATTN_ROWS; r++) {
-            softmax_row_avx512(s + r * T, T);
-        }
-        for (size_t c0 = 0; c0 < d; c0 += 64) {
-            size_t w = d - c0 < 64 ? d - c0 : 64;
-            float *oc = o + i0 * ldo + c0;
-            const float *vc = v + c0;
-            switch ((w + 15) / 16) {
-            case 1:
-                pv_chunk(T, w, s, vc, ld, oc, ldo, rows, 1);
-                break;
-            case 2:
-                pv_chunk(T, w, s, vc, ld, oc, ldo, rows, 2);
-                break;
-            case 3:
-                pv_chunk(T, w, s, vc, ld, oc, ldo, rows, 3);
-                break;
-            default:
-                pv_chunk(T, w, s, vc, ld, oc, ldo, rows, 4);
+            for (size_t c0 = 0; c0 < d; c0 += 64) {
+                size_t w = d - c0 < 64 ? d - c0 : 64;
+                float *oc = o + (i0 + g * PROWS) * ldo + c0;
+                const float *vc = v + c0, *ig = inv + g * PROWS;
+                switch ((w + 15) / 16) {
+                case 1:
+                    pv_tile(T, w, pr, vc, ld, oc, ldo, ig, gr, 1);
+                    break;
+                case 2:
+                    pv_tile(T, w, pr, vc, ld, oc, ldo, ig, gr, 2);
+                    break;
+                case 3:
+                    pv_tile(T, w, pr, vc, ld, oc, ldo, ig, gr, 3);
+                    break;
+                default:
+                    pv_tile(T, w, pr, vc, ld, oc, ldo, ig, gr, 4);
+                }
             }
         }
     }

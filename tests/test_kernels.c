@@ -498,7 +498,7 @@ static void test_attention_head(void)
             size_t T = Ts[a], d = ds[c], ld = 3 * d + 2, ldo = d + 3;
             float *buf = malloc((T * ld + 1) * sizeof *buf);
             float *o = malloc((T * ldo + 1) * sizeof *o);
-            float *work = malloc((d + VITC_ATTN_ROWS) * T * sizeof *work);
+            float *work = malloc((d + VITC_ATTN_SCRATCH_ROWS) * T * sizeof *work);
             double *want = malloc(T * d * sizeof *want);
             fill(buf, T * ld + 1, 2.0f);
             const float *q = buf + 1, *k = buf + 1 + d, *v = buf + 1 + 2 * d;
