@@ -5,7 +5,10 @@
  * are rounded to bf16 pairs once (vcvtne2ps2bf16), then an 8 x 48 register
  * tile of vdpbf16ps walks the pairs in order with fp32 accumulators, the
  * same sums as the portable oracle (kernels_lowp_ref.c), and the epilogue
- * reuses the fp32 AVX-512 table's activations. Compiled with AVX-512 and
+ * reuses the fp32 AVX-512 table's activations. One difference by design of
+ * the instructions: subnormal activations and products count as zero
+ * (vcvtne2ps2bf16 and vdpbf16ps imply DAZ/FTZ), where the oracle keeps
+ * them; every row is still converted the same way in any block. Compiled with AVX-512 and
  * -mavx512bf16 (Makefile); called only after dispatch.c has seen the CPU
  * run them. Kernel layer: no allocation, no threads.
  */
