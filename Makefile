@@ -102,6 +102,7 @@ ISA_AVX512 := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma
 $(BUILD)/src/kernels_avx2.o $(BUILD)/pic/src/kernels_avx2.o: CFLAGS += $(ISA_AVX2)
 $(BUILD)/src/kernels_avx512.o $(BUILD)/pic/src/kernels_avx512.o: CFLAGS += $(ISA_AVX512)
 $(BUILD)/src/kernels_bf16_avx512.o $(BUILD)/pic/src/kernels_bf16_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512bf16
+$(BUILD)/src/kernels_attn_bf16_avx512.o $(BUILD)/pic/src/kernels_attn_bf16_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512bf16
 $(BUILD)/src/kernels_i8_avx512.o $(BUILD)/pic/src/kernels_i8_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512vnni
 endif
 

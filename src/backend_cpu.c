@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "err.h"
 #include "kernels.h"
+#include "kernels_attn_bf16_avx512.h"
 #include "model.h"
 #include "safetensors.h"
 #include "threadpool.h"
@@ -40,7 +41,8 @@ struct cpu_backend {
     float *work;        /* (n_threads, work_floats) per-thread scratch   */
     size_t work_floats; /* per thread: the larger of the attention scratch,
                            (max_head_dim + VITC_ATTN_SCRATCH_ROWS + 1) *
-                           (max_tokens + 1) (kernels.h), and
+                           (max_tokens + VITC_ATTN_SCRATCH_ROWS + 1)
+                           (kernels.h), and
                            the table's linear scratch; a multiple of 16  */
     size_t max_tokens, max_head_dim, max_k;
 };
@@ -380,13 +382,32 @@ static vitc_status cpu_layernorm(struct vitc_be *be, const float *x, float *y, s
 
 /* ---- attention ---- */
 
+typedef void (*attention_head_fn)(size_t T, size_t d, const float *q, const float *k,
+                                  const float *v, size_t ld, float *o, size_t ldo, float sqrt_d,
+                                  float *work);
+
 struct attention_job {
     const struct cpu_backend *b;
+    attention_head_fn head; /* lowp_attention() */
     const float *qkv; /* (n * T, 3 * H * d) */
     float *out;       /* (n * T, H * d)     */
     size_t T, H, d;
     float sqrt_d;
 };
+
+/* The lowp table's attention, else the fp32 table's. The int8 AVX-512
+ * table (VNNI) shares the bf16 AVX-512 attention, which a CPU with VNNI
+ * may lack. */
+static attention_head_fn lowp_attention(const struct cpu_backend *b)
+{
+    attention_head_fn h = b->lowp ? b->lowp->attention_head : NULL;
+#if defined(__x86_64__)
+    if (h == vitc_attention_head_bf16_avx512 && !vitc_cpu_has_ext(VITC_EXT_AVX512_BF16)) {
+        h = NULL;
+    }
+#endif
+    return h ? h : b->k->attention_head;
+}
 
 /* One (image, head) pair per task. */
 static void attention_task(void *arg, size_t task, int ith)
@@ -394,9 +415,8 @@ static void attention_task(void *arg, size_t task, int ith)
     const struct attention_job *j = arg;
     size_t img = task / j->H, h = task % j->H, D = j->H * j->d;
     const float *base = j->qkv + img * j->T * 3 * D + h * j->d;
-    j->b->k->attention_head(j->T, j->d, base, base + D, base + 2 * D, 3 * D,
-                            j->out + img * j->T * D + h * j->d, D, j->sqrt_d,
-                            j->b->work + (size_t)ith * j->b->work_floats);
+    j->head(j->T, j->d, base, base + D, base + 2 * D, 3 * D, j->out + img * j->T * D + h * j->d, D,
+            j->sqrt_d, j->b->work + (size_t)ith * j->b->work_floats);
 }
 
 static vitc_status cpu_attention(struct vitc_be *be, const float *qkv, float *out, size_t n_images,
@@ -411,6 +431,7 @@ static vitc_status cpu_attention(struct vitc_be *be, const float *qkv, float *ou
     }
     struct attention_job j = {
         .b = b,
+        .head = lowp_attention(b),
         .qkv = qkv,
         .out = out,
         .T = n_tokens,
@@ -542,7 +563,7 @@ vitc_status vitc_backend_cpu_create(const struct vitc_cpu_backend_params *p, str
      * multiples so each thread's part stays aligned. */
     size_t tokens1 = 0;
     int overflow = vitc_add_size(p->max_head_dim, VITC_ATTN_SCRATCH_ROWS + 1, &per_thread) ||
-                   vitc_add_size(p->max_tokens, 1, &tokens1) ||
+                   vitc_add_size(p->max_tokens, VITC_ATTN_SCRATCH_ROWS + 1, &tokens1) ||
                    vitc_mul_size(per_thread, tokens1, &per_thread);
     if (per_thread < k->linear_scratch) {
         per_thread = k->linear_scratch;

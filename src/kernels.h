@@ -190,6 +190,13 @@ struct vitc_lowp_kernels {
                          const void *wp, const float *w_scale, const int32_t *w_sum,
                          const float *bias, const float *res, float *y, size_t ldy,
                          enum vitc_act act, float *scratch);
+
+    /* (optional; NULL: the fp32 table's) Attention in reduced precision,
+     * the contract of vitc_cpu_kernels.attention_head except for rounding
+     * and the scratch: (d + VITC_ATTN_SCRATCH_ROWS + 1) *
+     * (T + VITC_ATTN_SCRATCH_ROWS + 1) floats. */
+    void (*attention_head)(size_t T, size_t d, const float *q, const float *k, const float *v,
+                           size_t ld, float *o, size_t ldo, float sqrt_d, float *work);
 };
 
 /* The portable tables (kernels_lowp_ref.c), always built: the test oracles. */

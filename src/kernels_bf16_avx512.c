@@ -13,6 +13,7 @@
  * run them. Kernel layer: no allocation, no threads.
  */
 #include "kernels.h"
+#include "kernels_attn_bf16_avx512.h"
 
 #if defined(__x86_64__)
 
@@ -294,6 +295,7 @@ const struct vitc_lowp_kernels vitc_kernels_bf16_avx512 = {
     .linear_scratch = MC * CH,
     .scratch_per_k = MC / 2,
     .linear_block = linear_block_bf16_avx512,
+    .attention_head = vitc_attention_head_bf16_avx512,
 };
 
 #endif /* __x86_64__ */

@@ -11,6 +11,7 @@
  * dispatch.c has seen the CPU run them. Kernel layer: no allocation.
  */
 #include "kernels.h"
+#include "kernels_attn_bf16_avx512.h"
 
 #if defined(__x86_64__)
 
@@ -367,6 +368,7 @@ const struct vitc_lowp_kernels vitc_kernels_i8_avx512 = {
     .linear_scratch = 2 * MC_PAD + 3 * MC_PAD / 4,
     .scratch_per_k = MC_PAD / 4,
     .linear_block = linear_block_i8_avx512,
+    .attention_head = vitc_attention_head_bf16_avx512,
 };
 
 #endif /* __x86_64__ */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "kernels_attn_bf16_avx512.h"
 
 /* ---- bf16 ---- */
 
@@ -232,6 +233,7 @@ const struct vitc_lowp_kernels vitc_kernels_bf16_ref = {
     .linear_scratch = 1,
     .scratch_per_k = 1,
     .linear_block = linear_block_bf16_ref,
+    .attention_head = vitc_attention_head_bf16_ref,
 };
 
 const struct vitc_lowp_kernels vitc_kernels_i8_ref = {
@@ -244,4 +246,5 @@ const struct vitc_lowp_kernels vitc_kernels_i8_ref = {
     .linear_scratch = 4,
     .scratch_per_k = 1,
     .linear_block = linear_block_i8_ref,
+    .attention_head = vitc_attention_head_bf16_ref,
 };
