@@ -174,7 +174,9 @@ typedef enum vitc_precision {
  * converted once. CPU: FP32 (the reference), BF16 (bf16 weights and GEMM
  * inputs, fp32 accumulation; LayerNorm, softmax, GELU and the residual
  * stream in fp32), INT8 (per-output-channel symmetric int8 weights, dynamic
- * per-token uint8 activations, int32 accumulation; the rest in fp32). The
+ * per-token uint8 activations, int32 accumulation; LayerNorm, softmax, GELU
+ * and the residual stream in fp32). In both, attention's q.k and p.v take
+ * bf16 inputs with fp32 accumulation where the CPU has AVX512_BF16. The
  * patch embedding, pooler and classifier stay fp32 in every CPU mode.
  * FP16 and TF32 are for a CUDA ctx; a CPU ctx refuses them. */
 typedef struct vitc_model_params {
