@@ -9,6 +9,7 @@
 #define VITC_TEST_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,53 @@ static const char *test_current_name;
 
 #define TEST_REPORT()                                                                  \
     (printf("%d passed, %d failed\n", test_passed, test_failed), test_failed ? 1 : 0)
+
+/* ---- seeded test data (an LCG: the same numbers on every machine) ---- */
+
+/* The generator's state; a test may reseed it by assigning *test_rng(). */
+static inline uint64_t *test_rng(void)
+{
+    static uint64_t state = 0x9E3779B97F4A7C15ull;
+    return &state;
+}
+
+/* Uniform in [-1, 1), 24 bits. */
+static inline float test_frand(void)
+{
+    uint64_t *s = test_rng();
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(*s >> 40) / (double)(1ull << 23) - 1.0);
+}
+
+/* Uniform in [0, n), n > 0. */
+static inline unsigned test_urand(unsigned n)
+{
+    uint64_t *s = test_rng();
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (unsigned)((*s >> 33) % n);
+}
+
+/* x[i] = scale * test_frand(). */
+static inline void test_fill(float *x, size_t n, float scale)
+{
+    for (size_t i = 0; i < n; i++) {
+        x[i] = scale * test_frand();
+    }
+}
+
+static inline float test_from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline uint32_t test_to_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
 
 /* Largest |a[i] - b[i]| over n floats. */
 static inline double test_max_abs_diff(const float *a, const float *b, size_t n)

@@ -18,26 +18,12 @@
  * a prime stride so every mantissa bit position varies. */
 #define STRIDE 997u
 
-static float from_bits(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static uint32_t to_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
 /* bf16 reference: of the two bf16 values around f (truncation and the next
  * one up in magnitude), the nearer one in exact double arithmetic, ties to
  * the even one. f finite. */
 static uint16_t bf16_ref(float f)
 {
-    uint32_t u = to_bits(f);
+    uint32_t u = test_to_bits(f);
     uint16_t lo = (uint16_t)(u >> 16), hi = (uint16_t)(lo + 1);
     double x = fabs((double)f), a = fabs((double)vitc_bf16_to_f32(lo));
     double b = (hi & 0x7fffu) >= 0x7f80u ? ldexp(1.0, 128) : fabs((double)vitc_bf16_to_f32(hi));
@@ -64,7 +50,7 @@ static void test_bf16_sweep(void)
 {
     size_t bad = 0;
     for (uint64_t i = 0; i <= 0xffffffffu; i += STRIDE) {
-        float f = from_bits((uint32_t)i);
+        float f = test_from_bits((uint32_t)i);
         if (isnan(f)) {
             continue;
         }
@@ -80,7 +66,7 @@ static void test_f16_sweep(void)
 {
     size_t bad = 0;
     for (uint64_t i = 0; i <= 0xffffffffu; i += STRIDE) {
-        float f = from_bits((uint32_t)i);
+        float f = test_from_bits((uint32_t)i);
         if (isnan(f)) {
             continue;
         }
@@ -114,7 +100,7 @@ static void test_round_trips(void)
 static void test_special_values(void)
 {
     /* NaN with only low payload bits: truncation alone would give infinity. */
-    float nan_low = from_bits(0x7f800001u), neg_nan = from_bits(0xff800001u);
+    float nan_low = test_from_bits(0x7f800001u), neg_nan = test_from_bits(0xff800001u);
     CHECK(isnan(vitc_bf16_to_f32(vitc_f32_to_bf16(nan_low))));
     CHECK(isnan(vitc_f16_to_f32(vitc_f32_to_f16(nan_low))));
     CHECK(vitc_f32_to_bf16(neg_nan) & 0x8000u);
@@ -122,7 +108,7 @@ static void test_special_values(void)
     CHECK(vitc_f32_to_bf16(INFINITY) == 0x7f80u && vitc_f32_to_bf16(-INFINITY) == 0xff80u);
     CHECK(vitc_f32_to_f16(INFINITY) == 0x7c00u && vitc_f32_to_f16(-INFINITY) == 0xfc00u);
     /* Overflow: FLT_MAX to bf16 infinity; 65504 stays, 65519 rounds down, 65520 overflows. */
-    CHECK(vitc_f32_to_bf16(from_bits(0x7f7fffffu)) == 0x7f80u);
+    CHECK(vitc_f32_to_bf16(test_from_bits(0x7f7fffffu)) == 0x7f80u);
     CHECK(vitc_f32_to_f16(65504.0f) == 0x7bffu);
     CHECK(vitc_f32_to_f16(65519.0f) == 0x7bffu);
     CHECK(vitc_f32_to_f16(65520.0f) == 0x7c00u);
@@ -138,11 +124,11 @@ static void test_special_values(void)
     CHECK(vitc_f32_to_f16(0x1p-24f) == 0x0001u);
     CHECK(vitc_f32_to_f16(0x1p-25f) == 0x0000u);
     CHECK(vitc_f32_to_f16(-0x1p-25f) == 0x8000u);
-    CHECK(vitc_f32_to_f16(from_bits(0x33000001u)) == 0x0001u);
+    CHECK(vitc_f32_to_f16(test_from_bits(0x33000001u)) == 0x0001u);
     CHECK(vitc_f32_to_f16(3 * 0x1p-25f) == 0x0002u);
     CHECK(vitc_f32_to_f16(0x1p-14f - 0x1p-26f) == 0x0400u);
-    CHECK(vitc_f32_to_f16(from_bits(0x00000001u)) == 0x0000u);
-    CHECK(vitc_f32_to_bf16(from_bits(0x00010000u)) == 0x0001u);
+    CHECK(vitc_f32_to_f16(test_from_bits(0x00000001u)) == 0x0000u);
+    CHECK(vitc_f32_to_bf16(test_from_bits(0x00010000u)) == 0x0001u);
     CHECK(vitc_f32_to_bf16(-0.0f) == 0x8000u && vitc_f32_to_f16(-0.0f) == 0x8000u);
 }
 

@@ -25,22 +25,6 @@ static const char *K_ENV = "ref"; /* its VITC_CPU name */
 
 /* ---- helpers ---- */
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-/* Uniform in [-1, 1). */
-static float frand(void)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((double)(rng_state >> 40) / (double)(1ull << 23) - 1.0);
-}
-
-static void fill(float *x, size_t n, float scale)
-{
-    for (size_t i = 0; i < n; i++) {
-        x[i] = scale * frand();
-    }
-}
-
 static double act_ref(enum vitc_act act, double x)
 {
     switch (act) {
@@ -130,7 +114,7 @@ static void test_pack_layout(void)
         CHECK(vitc_kernels_packed_floats(N, K, &floats) == 0);
         CHECK(floats == ((N + 15) / 16) * 16 * K);
         float *W = malloc(N * K * sizeof *W), *P = malloc(floats * sizeof *P);
-        fill(W, N * K, 1.0f);
+        test_fill(W, N * K, 1.0f);
         vitc_kernels_pack_linear(W, N, K, P);
         for (size_t n = 0; n < (N + 15) / 16 * 16; n++) {
             for (size_t k = 0; k < K; k++) {
@@ -163,10 +147,10 @@ static int linear_case(size_t M, size_t N, size_t Kd, const enum vitc_act *acts,
     float *yb = malloc((M * ldy + 1) * sizeof *yb), *yr = malloc(M * ldy * sizeof *yr);
     double *want = malloc(M * N * sizeof *want);
     float *x = xb + 1, *y = yb + 1;
-    fill(xb, M * ldx + 1, 1.0f);
-    fill(W, N * Kd, 1.0f / sqrtf((float)Kd));
-    fill(b, N, 0.3f);
-    fill(res, M * ldy, 2.0f);
+    test_fill(xb, M * ldx + 1, 1.0f);
+    test_fill(W, N * Kd, 1.0f / sqrtf((float)Kd));
+    test_fill(b, N, 0.3f);
+    test_fill(res, M * ldy, 2.0f);
     memcpy(saved, res, M * ldy * sizeof *saved);
     vitc_kernels_pack_linear(W, N, Kd, P);
     /* mode: bit 0 bias; mode / 2: 0 no residual, 1 residual into another
@@ -279,9 +263,9 @@ static void test_linear_rows_independent(void)
     float *x = malloc(M * Kd * sizeof *x), *W = malloc(N * Kd * sizeof *W);
     float *P = malloc(floats * sizeof *P), *b = malloc(N * sizeof *b);
     float *all = malloc(M * N * sizeof *all), *one = malloc(N * sizeof *one);
-    fill(x, M * Kd, 1.0f);
-    fill(W, N * Kd, 0.5f);
-    fill(b, N, 0.1f);
+    test_fill(x, M * Kd, 1.0f);
+    test_fill(W, N * Kd, 0.5f);
+    test_fill(b, N, 0.1f);
     vitc_kernels_pack_linear(W, N, Kd, P);
     linear_by_blocks(KT, M, N, Kd, x, Kd, P, b, NULL, all, N, VITC_ACT_GELU);
     for (size_t i = 0; i < M; i++) {
@@ -398,7 +382,7 @@ static void test_softmax(void)
         double want[40], mx = -INFINITY, sum = 0;
         /* +1000: exp without the max subtraction would overflow. */
         for (size_t i = 0; i < n; i++) {
-            x[i] = 1000.0f + 8.0f * frand();
+            x[i] = 1000.0f + 8.0f * test_frand();
             mx = x[i] > mx ? x[i] : mx;
         }
         for (size_t i = 0; i < n; i++) {
@@ -427,9 +411,9 @@ static void test_layernorm(void)
             float *x = xb + 1;
             /* A large common offset: one-pass E[x^2] - E[x]^2 would lose it. */
             for (size_t i = 0; i < n; i++) {
-                x[i] = 300.0f + frand();
-                w[i] = 1.0f + 0.1f * frand();
-                b[i] = 0.1f * frand();
+                x[i] = 300.0f + test_frand();
+                w[i] = 1.0f + 0.1f * test_frand();
+                b[i] = 0.1f * test_frand();
             }
             double mean = 0, var = 0;
             for (size_t i = 0; i < n; i++) {
@@ -500,7 +484,7 @@ static void test_attention_head(void)
             float *o = malloc((T * ldo + 1) * sizeof *o);
             float *work = malloc((d + VITC_ATTN_SCRATCH_ROWS) * T * sizeof *work);
             double *want = malloc(T * d * sizeof *want);
-            fill(buf, T * ld + 1, 2.0f);
+            test_fill(buf, T * ld + 1, 2.0f);
             const float *q = buf + 1, *k = buf + 1 + d, *v = buf + 1 + 2 * d;
             attention_naive(T, d, q, k, v, ld, want);
             KT->attention_head(T, d, q, k, v, ld, o + 1, ldo, (float)sqrt((double)d), work);
@@ -549,9 +533,9 @@ static void test_patch_unfold_and_tokens(void)
 
     float *emb = malloc(n * Np * D * sizeof *emb), *cls = malloc(D * sizeof *cls);
     float *pos = malloc((Np + 1) * D * sizeof *pos), *x = malloc(n * (Np + 1) * D * sizeof *x);
-    fill(emb, n * Np * D, 1.0f);
-    fill(cls, D, 1.0f);
-    fill(pos, (Np + 1) * D, 1.0f);
+    test_fill(emb, n * Np * D, 1.0f);
+    test_fill(cls, D, 1.0f);
+    test_fill(pos, (Np + 1) * D, 1.0f);
     vitc_kernels_assemble_tokens(emb, cls, pos, n, Np, D, x);
     ok = 1;
     for (size_t img = 0; img < n; img++) {
@@ -615,14 +599,14 @@ static void test_backend_ops_threads(void)
     float *lnw = malloc(BK * sizeof *lnw), *lnb = malloc(BK * sizeof *lnb);
     float *qkv = malloc(BI * BT * 3 * BH * BD * sizeof *qkv);
     float *px = malloc(BI * BC * BS * BS * sizeof *px);
-    fill(x, BM * BK, 1.0f);
-    fill(W, BN * BK, 0.2f);
-    fill(b, BN, 0.1f);
-    fill(res0, BM * BN, 1.0f);
-    fill(lnw, BK, 1.0f);
-    fill(lnb, BK, 0.1f);
-    fill(qkv, BI * BT * 3 * BH * BD, 1.5f);
-    fill(px, BI * BC * BS * BS, 1.0f);
+    test_fill(x, BM * BK, 1.0f);
+    test_fill(W, BN * BK, 0.2f);
+    test_fill(b, BN, 0.1f);
+    test_fill(res0, BM * BN, 1.0f);
+    test_fill(lnw, BK, 1.0f);
+    test_fill(lnb, BK, 0.1f);
+    test_fill(qkv, BI * BT * 3 * BH * BD, 1.5f);
+    test_fill(px, BI * BC * BS * BS, 1.0f);
     vitc_kernels_pack_linear(W, BN, BK, P);
     struct vitc_linear lin = {.weight = W, .bias = b, .n_out = (int)BN, .n_in = (int)BK};
     CHECK(vitc_cpu_prepare_linear(&lin, VITC_PRECISION_FP32) == VITC_OK);

@@ -19,36 +19,6 @@
 
 /* ---- helpers ---- */
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-/* Uniform in [-1, 1). */
-static float frand(void)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((double)(rng_state >> 40) / (double)(1ull << 23) - 1.0);
-}
-
-static void fill(float *x, size_t n, float scale)
-{
-    for (size_t i = 0; i < n; i++) {
-        x[i] = scale * frand();
-    }
-}
-
-static float from_bits(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static uint32_t to_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
 static const enum vitc_act ALL_ACTS[] = {
     VITC_ACT_NONE, VITC_ACT_GELU, VITC_ACT_GELU_TANH, VITC_ACT_QUICK_GELU,
     VITC_ACT_RELU, VITC_ACT_SILU, VITC_ACT_TANH,
@@ -108,7 +78,7 @@ static void test_pack_layout(void)
             CHECK(vitc_kernels_packed_bf16_elems(N, K, &elems) == 0);
             CHECK(elems == Np * K2);
             float *W = malloc(N * K * sizeof *W);
-            fill(W, N * K, 3.0f);
+            test_fill(W, N * K, 3.0f);
             uint16_t *P = pack(W, N, K);
             for (size_t n = 0; n < Np; n++) {
                 for (size_t k = 0; k < K2; k++) {
@@ -154,11 +124,11 @@ static void test_bf16_rounding(void)
         {0xFFFFFFFFu, 0xFFFF}, /* NaN that would carry into inf      */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint16_t got = vitc_bf16_from_float(from_bits(cases[i].in));
+        uint16_t got = vitc_bf16_from_float(test_from_bits(cases[i].in));
         CHECKF(got == cases[i].want, "%08x -> %04x, want %04x", cases[i].in, got, cases[i].want);
     }
     /* Packed weights round the same way, NaN included. */
-    float W[4] = {from_bits(0x3F808000u), from_bits(0x3F818000u), NAN, -NAN};
+    float W[4] = {test_from_bits(0x3F808000u), test_from_bits(0x3F818000u), NAN, -NAN};
     uint16_t *P = pack(W, 1, 4);
     CHECK(P[0] == 0x3F80 && P[1] == 0x3F82);
     CHECK(vitc_bf16_to_float(P[32]) != vitc_bf16_to_float(P[32])); /* NaN */
@@ -185,7 +155,7 @@ static void test_activation_rounding(void)
     size_t n_special = sizeof special / sizeof special[0], M = 1000;
     float *x = malloc(M * sizeof *x), *y = malloc(M * sizeof *y), one = 1.0f;
     for (size_t i = 0; i < M; i++) {
-        x[i] = i < n_special ? from_bits(special[i]) : frand() * 1e3f;
+        x[i] = i < n_special ? test_from_bits(special[i]) : test_frand() * 1e3f;
     }
     x[M - 1] = NAN;
     uint16_t *P = pack(&one, 1, 1);
@@ -193,9 +163,9 @@ static void test_activation_rounding(void)
     int bad = 0;
     for (size_t i = 0; i + 1 < M; i++) {
         float want = 0.0f + vitc_bf16_to_float(vitc_bf16_from_float(x[i])); /* acc starts at +0 */
-        if (to_bits(y[i]) != to_bits(want) && bad++ < 5) {
-            fprintf(stderr, "  x %08x -> %08x, want %08x\n", to_bits(x[i]), to_bits(y[i]),
-                    to_bits(want));
+        if (test_to_bits(y[i]) != test_to_bits(want) && bad++ < 5) {
+            fprintf(stderr, "  x %08x -> %08x, want %08x\n", test_to_bits(x[i]), test_to_bits(y[i]),
+                    test_to_bits(want));
         }
     }
     CHECK(bad == 0);
@@ -234,9 +204,9 @@ static int linear_case(size_t M, size_t N, size_t K, const enum vitc_act *acts, 
     float *yb = malloc((M * ldy + 1) * sizeof *yb), *want = malloc(M * ldy * sizeof *want);
     float *oracle = malloc(M * ldy * sizeof *oracle);
     float *x = xb + 1, *y = yb + 1, *res = resb + 1;
-    fill(xb, M * ldx + 1, 1.0f);
-    fill(W, N * K, 1.0f / sqrtf((float)K));
-    fill(b, N, 0.3f);
+    test_fill(xb, M * ldx + 1, 1.0f);
+    test_fill(W, N * K, 1.0f / sqrtf((float)K));
+    test_fill(b, N, 0.3f);
     uint16_t *P = pack(W, N, K);
     /* mode: bit 0 bias; mode / 2: 0 no residual, 1 a separate residual, 2
      * the residual added in place (res == y). */
@@ -245,7 +215,7 @@ static int linear_case(size_t M, size_t N, size_t K, const enum vitc_act *acts, 
         int in_place = mode / 2 == 2;
         for (size_t ai = 0; ai < n_acts; ai++) {
             enum vitc_act act = acts[ai];
-            fill(res, M * ldy, 2.0f);
+            test_fill(res, M * ldy, 2.0f);
             const float *r = mode / 2 ? res : NULL;
             expected(M, N, K, x, ldx, P, bias, r, want, ldy, act);
             linear_table(&vitc_kernels_bf16_ref, M, N, K, x, ldx, P, bias, r, oracle, ldy, act);
@@ -266,7 +236,7 @@ static int linear_case(size_t M, size_t N, size_t K, const enum vitc_act *acts, 
                 }
                 for (size_t j = 0; j < N; j++) {
                     float g = out[i * ldy + j], e = want[i * ldy + j];
-                    if (to_bits(g) != to_bits(e)) {
+                    if (test_to_bits(g) != test_to_bits(e)) {
                         if (bad++ < 3) {
                             fprintf(stderr,
                                     "  M %zu N %zu K %zu mode %d act %d [%zu][%zu]: %.9g, want "
@@ -330,9 +300,9 @@ static void test_block_split(void)
     size_t M = 45, N = 200, K = 77, ldx = K, ldy = N;
     float *x = malloc(M * K * sizeof *x), *W = malloc(N * K * sizeof *W), *b = malloc(N * 4);
     float *y0 = malloc(M * N * sizeof *y0), *y1 = malloc(M * N * sizeof *y1);
-    fill(x, M * K, 1.0f);
-    fill(W, N * K, 0.2f);
-    fill(b, N, 0.5f);
+    test_fill(x, M * K, 1.0f);
+    test_fill(W, N * K, 0.2f);
+    test_fill(b, N, 0.5f);
     uint16_t *P = pack(W, N, K);
     linear_table(KT, M, N, K, x, ldx, P, b, NULL, y0, ldy, VITC_ACT_GELU);
     const size_t splits[][2] = {{1, 16}, {KT->mr, 32}, {3, 48}, {KT->mc, 16 * 7}};
@@ -368,9 +338,9 @@ static void test_backend_threads(void)
     size_t M = 197, N = 300, K = 130;
     float *x = malloc(M * K * sizeof *x), *W = malloc(N * K * sizeof *W), *b = malloc(N * 4);
     float *y0 = malloc(M * N * sizeof *y0), *y1 = malloc(M * N * sizeof *y1);
-    fill(x, M * K, 1.0f);
-    fill(W, N * K, 0.2f);
-    fill(b, N, 0.5f);
+    test_fill(x, M * K, 1.0f);
+    test_fill(W, N * K, 0.2f);
+    test_fill(b, N, 0.5f);
     uint16_t *P = pack(W, N, K);
     linear_table(KT, M, N, K, x, K, P, b, NULL, y0, N, VITC_ACT_GELU);
     struct vitc_linear l = {.weight = W, .bias = b, .n_out = (int)N, .n_in = (int)K};

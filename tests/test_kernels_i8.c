@@ -22,28 +22,6 @@
 
 /* ---- helpers ---- */
 
-static uint64_t rng_state = 0x853C49E6748FEA9Bull;
-
-/* Uniform in [-1, 1). */
-static float frand(void)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((double)(rng_state >> 40) / (double)(1ull << 23) - 1.0);
-}
-
-static unsigned urand(unsigned n)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (unsigned)((rng_state >> 33) % n);
-}
-
-static void fill(float *x, size_t n, float scale)
-{
-    for (size_t i = 0; i < n; i++) {
-        x[i] = scale * frand();
-    }
-}
-
 static size_t round_up(size_t n, size_t q)
 {
     return (n + q - 1) / q * q;
@@ -110,7 +88,7 @@ static void test_pack_i8_layout(void)
         CHECK(vitc_kernels_packed_i8_bytes(N, K, &bytes) == 0);
         CHECK(bytes == Np * K4);
         float *W = malloc(N * K * sizeof *W);
-        fill(W, N * K, 2.0f);
+        test_fill(W, N * K, 2.0f);
         struct packed_i8 p = pack_i8(W, N, K);
         for (size_t n = 0; n < Np; n++) {
             float amax = 0;
@@ -189,11 +167,11 @@ static void make_row(float *x, size_t K, unsigned kind)
 {
     switch (kind) {
     case 0:
-        fill(x, K, 3.0f);
+        test_fill(x, K, 3.0f);
         break;
     case 1: /* range exactly 255 (scale 1), the rest n + 0.5: ties */
         for (size_t k = 0; k < K; k++) {
-            x[k] = (float)((int)urand(255) - 100) + 0.5f;
+            x[k] = (float)((int)test_urand(255) - 100) + 0.5f;
         }
         x[0] = -100.0f;
         if (K > 1) {
@@ -202,7 +180,7 @@ static void make_row(float *x, size_t K, unsigned kind)
         break;
     case 2: /* range 2.55 (inv 100): ties up to float rounding of x * inv */
         for (size_t k = 0; k < K; k++) {
-            x[k] = (float)((int)urand(255) - 128) * 0.01f + 0.005f;
+            x[k] = (float)((int)test_urand(255) - 128) * 0.01f + 0.005f;
         }
         break;
     case 3:
@@ -212,31 +190,31 @@ static void make_row(float *x, size_t K, unsigned kind)
         break;
     case 4:
         for (size_t k = 0; k < K; k++) {
-            x[k] = fabsf(frand()) * 50.0f + 1e-3f;
+            x[k] = fabsf(test_frand()) * 50.0f + 1e-3f;
         }
         break;
     case 5:
         for (size_t k = 0; k < K; k++) {
-            x[k] = -fabsf(frand()) * 1e-3f - 1e-7f;
+            x[k] = -fabsf(test_frand()) * 1e-3f - 1e-7f;
         }
         break;
     case 6:
-        fill(x, K, 1e30f);
+        test_fill(x, K, 1e30f);
         break;
     case 7:
-        fill(x, K, 1e-30f);
+        test_fill(x, K, 1e-30f);
         break;
     case 8: /* NaN somewhere: skipped by min/max, quantized to 0 */
-        fill(x, K, 1.0f);
-        x[urand((unsigned)K)] = NAN;
+        test_fill(x, K, 1.0f);
+        x[test_urand((unsigned)K)] = NAN;
         break;
     case 9: /* +inf: scale inf, everything 0 */
-        fill(x, K, 1.0f);
-        x[urand((unsigned)K)] = INFINITY;
+        test_fill(x, K, 1.0f);
+        x[test_urand((unsigned)K)] = INFINITY;
         break;
     default: /* -inf: the zero point rint(inf * 0) is NaN, mapped to 0 */
-        fill(x, K, 1.0f);
-        x[urand((unsigned)K)] = -INFINITY;
+        test_fill(x, K, 1.0f);
+        x[test_urand((unsigned)K)] = -INFINITY;
         break;
     }
 }
@@ -256,7 +234,7 @@ static void test_quantize_matches_ref(void)
             for (int rep = 0; rep < 10; rep++) {
                 size_t K = Ks[a], groups = (K + 3) / 4, ldx = K + (size_t)rep % 3;
                 for (size_t r = 0; r < m; r++) {
-                    make_row(x + r * ldx, K, urand(11));
+                    make_row(x + r * ldx, K, test_urand(11));
                 }
                 float s[8];
                 int32_t z[8];
@@ -305,10 +283,10 @@ static double check_shape(size_t M, size_t N, size_t K, int with_bias, enum vitc
     float *rbuf = malloc((M * ldy + off) * sizeof(float)), *r = rbuf + off;
     float *ybuf = malloc((M * ldy + off) * sizeof(float)), *y = ybuf + off;
     float *yrbuf = malloc((M * ldy + off) * sizeof(float)), *yr = yrbuf + off;
-    fill(x, M * ldx, 2.0f);
-    fill(W, N * K, 0.1f);
-    fill(b + off, N, 0.5f);
-    fill(r, M * ldy, 1.0f);
+    test_fill(x, M * ldx, 2.0f);
+    test_fill(W, N * K, 0.1f);
+    test_fill(b + off, N, 0.5f);
+    test_fill(r, M * ldy, 1.0f);
     struct packed_i8 p = pack_i8(W, N, K);
     const float *bias = with_bias ? b + off : NULL;
     /* res_mode 0: none; 1: a separate array; 2: in place (res is y). */
@@ -407,9 +385,9 @@ static void test_linear_rows_independent(void)
     size_t M = 31, N = 100, K = 77;
     float *x = malloc(M * K * sizeof *x), *W = malloc(N * K * sizeof *W), *b = malloc(N * 4);
     float *y = malloc(M * N * sizeof *y), *y1 = malloc(M * N * sizeof *y1);
-    fill(x, M * K, 1.0f);
-    fill(W, N * K, 1.0f);
-    fill(b, N, 1.0f);
+    test_fill(x, M * K, 1.0f);
+    test_fill(W, N * K, 1.0f);
+    test_fill(b, N, 1.0f);
     struct packed_i8 p = pack_i8(W, N, K);
     linear_by_blocks(k, M, N, K, x, K, &p, b, NULL, y, N, VITC_ACT_GELU);
     for (size_t i = 0; i < M; i++) {
@@ -434,9 +412,9 @@ static void test_backend_threads(void)
     size_t M = 197, N = 2304, K = 768;
     float *x = malloc(M * K * sizeof *x), *W = malloc(N * K * sizeof *W), *b = malloc(N * 4);
     float *y[3], *yt = malloc(M * N * sizeof *yt);
-    fill(x, M * K, 1.0f);
-    fill(W, N * K, 0.05f);
-    fill(b, N, 1.0f);
+    test_fill(x, M * K, 1.0f);
+    test_fill(W, N * K, 0.05f);
+    test_fill(b, N, 1.0f);
     struct vitc_linear l = {.weight = W, .bias = b, .n_out = (int)N, .n_in = (int)K};
     CHECK(vitc_cpu_prepare_linear(&l, VITC_PRECISION_INT8) == VITC_OK);
     for (int t = 0; t < 3; t++) {
@@ -471,6 +449,7 @@ static void test_backend_threads(void)
 
 int main(void)
 {
+    *test_rng() = 0x853C49E6748FEA9Bull;
     RUN(test_pack_i8_layout);
     RUN(test_pack_i8_rounding);
     RUN(test_quantize_row_cases);
