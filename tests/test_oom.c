@@ -96,10 +96,11 @@ static struct oom_result run_until_ok(const char *what, ctor_fn fn, void *state)
 
 /* ---- the constructors ---- */
 
+/* state: the vitc_model_params to load with, or NULL for the defaults. */
 static vitc_status call_model_load(void *state, int *made)
 {
     vitc_model *m = NULL;
-    vitc_status st = vitc_model_load(MODEL, NULL, &m);
+    vitc_status st = vitc_model_load(MODEL, state, &m);
     if (st == VITC_OK) {
         vitc_model_free(m);
     } else if (m) {
@@ -203,6 +204,14 @@ static vitc_status call_preset_write(void *state, int *made)
 static void test_model_load(void)
 {
     struct oom_result r = run_until_ok("vitc_model_load", call_model_load, NULL);
+    CHECK(r.n_allocs > 3);
+    /* bf16 and int8 weights are converted at load: their own allocations. */
+    vitc_model_params p = vitc_model_default_params();
+    p.precision = VITC_PRECISION_BF16;
+    r = run_until_ok("vitc_model_load (bf16)", call_model_load, &p);
+    CHECK(r.n_allocs > 3);
+    p.precision = VITC_PRECISION_INT8;
+    r = run_until_ok("vitc_model_load (int8)", call_model_load, &p);
     CHECK(r.n_allocs > 3);
 }
 
