@@ -28,8 +28,7 @@ const char *cli_precision_name(vitc_precision p)
 }
 
 /* "cpu", "cuda" or "cuda:N"; source names the option or variable for messages. */
-static int parse_device(const cli_command *cmd, const char *source, const char *text,
-                        cli_target *t)
+static int parse_device(const cli_command *cmd, const char *source, const char *text, cli_target *t)
 {
     if (strcmp(text, "cpu") == 0) {
         t->backend = VITC_BACKEND_CPU;

@@ -12,14 +12,13 @@
 #include "args.h"
 
 typedef struct cli_target {
-    vitc_backend backend;     /* AUTO when neither --device nor VITC_DEVICE */
-    int device;               /* CUDA device index                          */
+    vitc_backend backend; /* AUTO when neither --device nor VITC_DEVICE */
+    int device;           /* CUDA device index                          */
     vitc_precision precision;
 } cli_target;
 
 /* Help text for the two options, for the commands' option tables. */
-#define CLI_DEVICE_HELP                                                                            \
-    "cpu, cuda or cuda:N (default: $VITC_DEVICE, else cpu)."
+#define CLI_DEVICE_HELP "cpu, cuda or cuda:N (default: $VITC_DEVICE, else cpu)."
 #define CLI_PRECISION_HELP                                                                         \
     "fp32, bf16, int8 (cpu), fp16, tf32 (cuda) (default: fp32 on cpu, bf16 on cuda)."
 

@@ -13,7 +13,6 @@
 #include "dispatch.h"
 #include "err.h"
 #include "kernels.h"
-#include "kernels_attn_bf16_avx512.h"
 #include "model.h"
 #include "safetensors.h"
 #include "threadpool.h"
@@ -113,8 +112,8 @@ static vitc_status prepare_linear(const char *name, const struct vitc_safetensor
         joined = vitc_mem_alloc_aligned(src_bytes);
         if (!joined) {
             vitc_mem_free_aligned(block);
-            return vitc_error(VITC_ERR_NOMEM, "%s: out of memory packing weights (%zu bytes)",
-                              name, src_bytes);
+            return vitc_error(VITC_ERR_NOMEM, "%s: out of memory packing weights (%zu bytes)", name,
+                              src_bytes);
         }
         vitc_linear_copy_rows(l, 0, N, joined);
         W = joined;
@@ -188,7 +187,8 @@ vitc_status vitc_model_prepare_weights(struct vitc_model *m)
         s = prepare_linear(name, st, precision, &l->fc2);
     }
     /* The heads are a few rows each: fp32 keeps the logits' ranking exact. */
-    if (s == VITC_OK && (s = prepare_linear(name, st, VITC_PRECISION_FP32, &w->pooler)) == VITC_OK) {
+    if (s == VITC_OK &&
+        (s = prepare_linear(name, st, VITC_PRECISION_FP32, &w->pooler)) == VITC_OK) {
         s = prepare_linear(name, st, VITC_PRECISION_FP32, &w->classifier);
     }
     if (s != VITC_OK) {
@@ -250,13 +250,13 @@ static vitc_status cpu_copy(struct vitc_be *be, float *dst, const float *src, si
  * shape, never on the thread count, so results do not either. */
 struct linear_job {
     const struct cpu_backend *b;
-    const float *x;    /* (M, K)            */
-    const float *wp;   /* fp32: (n_panels, K, NB) */
-    const struct cpu_packed *pk;               /* bf16 / int8: the weight */
-    const struct vitc_lowp_kernels *lowp;      /* and its table, else NULL */
-    const float *bias; /* (N) or NULL       */
-    const float *res;  /* (M, N) or NULL    */
-    float *y;          /* (M, N)            */
+    const float *x;                       /* (M, K)            */
+    const float *wp;                      /* fp32: (n_panels, K, NB) */
+    const struct cpu_packed *pk;          /* bf16 / int8: the weight */
+    const struct vitc_lowp_kernels *lowp; /* and its table, else NULL */
+    const float *bias;                    /* (N) or NULL       */
+    const float *res;                     /* (M, N) or NULL    */
+    float *y;                             /* (M, N)            */
     size_t M, N, K;
     size_t mb, nb; /* block rows, block columns (a multiple of NB) */
     size_t n_nblocks;
@@ -283,12 +283,11 @@ static void linear_task(void *arg, size_t task, int ith)
         size_t kg = pk->precision == VITC_PRECISION_INT8 ? VITC_I8_KGROUP : VITC_BF16_KGROUP;
         size_t elem = pk->precision == VITC_PRECISION_INT8 ? 1 : sizeof(uint16_t);
         size_t Kp = (j->K + kg - 1) / kg * kg;
-        j->lowp->linear_block(rows, cols, j->K, j->x + m0 * j->K, j->K,
-                              (const unsigned char *)pk->panels + n0 * Kp * elem,
-                              pk->scale ? pk->scale + n0 : NULL, pk->sum ? pk->sum + n0 : NULL,
-                              j->bias ? j->bias + n0 : NULL,
-                              j->res ? j->res + m0 * j->N + n0 : NULL, j->y + m0 * j->N + n0,
-                              j->N, j->act, scratch);
+        j->lowp->linear_block(
+            rows, cols, j->K, j->x + m0 * j->K, j->K,
+            (const unsigned char *)pk->panels + n0 * Kp * elem, pk->scale ? pk->scale + n0 : NULL,
+            pk->sum ? pk->sum + n0 : NULL, j->bias ? j->bias + n0 : NULL,
+            j->res ? j->res + m0 * j->N + n0 : NULL, j->y + m0 * j->N + n0, j->N, j->act, scratch);
         return;
     }
     k->linear_block(rows, cols, j->K, j->x + m0 * j->K, j->K, j->wp + n0 * j->K,
@@ -382,30 +381,19 @@ static vitc_status cpu_layernorm(struct vitc_be *be, const float *x, float *y, s
 
 /* ---- attention ---- */
 
-typedef void (*attention_head_fn)(size_t T, size_t d, const float *q, const float *k,
-                                  const float *v, size_t ld, float *o, size_t ldo, float sqrt_d,
-                                  float *work);
-
 struct attention_job {
     const struct cpu_backend *b;
-    attention_head_fn head; /* lowp_attention() */
-    const float *qkv; /* (n * T, 3 * H * d) */
-    float *out;       /* (n * T, H * d)     */
+    vitc_attention_head_fn *head; /* lowp_attention() */
+    const float *qkv;             /* (n * T, 3 * H * d) */
+    float *out;                   /* (n * T, H * d)     */
     size_t T, H, d;
     float sqrt_d;
 };
 
-/* The lowp table's attention, else the fp32 table's. The int8 AVX-512
- * table (VNNI) shares the bf16 AVX-512 attention, which a CPU with VNNI
- * may lack. */
-static attention_head_fn lowp_attention(const struct cpu_backend *b)
+/* The lowp table's attention when this CPU runs it, else the fp32 table's. */
+static vitc_attention_head_fn *lowp_attention(const struct cpu_backend *b)
 {
-    attention_head_fn h = b->lowp ? b->lowp->attention_head : NULL;
-#if defined(__x86_64__)
-    if (h == vitc_attention_head_bf16_avx512 && !vitc_cpu_has_ext(VITC_EXT_AVX512_BF16)) {
-        h = NULL;
-    }
-#endif
+    vitc_attention_head_fn *h = b->lowp ? vitc_cpu_lowp_attention(b->lowp) : NULL;
     return h ? h : b->k->attention_head;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "kernels_attn_bf16_avx512.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -22,7 +23,7 @@
 
 static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
 static enum vitc_cpu_isa detected = VITC_ISA_REF; /* written once, under detect_once */
-static unsigned detected_ext;                      /* likewise: vitc_cpu_ext bits   */
+static unsigned detected_ext;                     /* likewise: vitc_cpu_ext bits   */
 
 #if VITC_X86
 /* XCR0 bits: SSE and AVX state (1, 2), and AVX-512 opmask, upper zmm0-15 and
@@ -99,6 +100,17 @@ const struct vitc_lowp_kernels *vitc_cpu_lowp_kernels(vitc_precision precision,
     }
 #endif
     return int8 ? &vitc_kernels_i8_ref : &vitc_kernels_bf16_ref;
+}
+
+vitc_attention_head_fn *vitc_cpu_lowp_attention(const struct vitc_lowp_kernels *t)
+{
+#if VITC_X86
+    if (t->attention_head == vitc_attention_head_bf16_avx512 &&
+        !vitc_cpu_has_ext(VITC_EXT_AVX512_BF16)) {
+        return NULL;
+    }
+#endif
+    return t->attention_head;
 }
 
 const struct vitc_cpu_kernels *vitc_cpu_kernels_for(enum vitc_cpu_isa isa)

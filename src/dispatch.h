@@ -41,6 +41,12 @@ bool vitc_cpu_has_ext(enum vitc_cpu_ext ext);
 const struct vitc_lowp_kernels *vitc_cpu_lowp_kernels(vitc_precision precision,
                                                       const struct vitc_cpu_kernels *fp32);
 
+/* A low-precision table's attention (vitc_lowp_kernels.attention_head)
+ * if this CPU runs it, else NULL (use the fp32 table's): the int8 AVX-512
+ * table's attention is the bf16 one, and a CPU may have VNNI without
+ * AVX512_BF16. */
+vitc_attention_head_fn *vitc_cpu_lowp_attention(const struct vitc_lowp_kernels *t);
+
 /* The table a new backend uses: the best the CPU runs, or the one VITC_CPU
  * names. Fails with VITC_ERR_INVALID_ARG when VITC_CPU names an unknown
  * table or one this CPU cannot run. */

@@ -55,6 +55,11 @@ void vitc_kernels_assemble_tokens(const float *restrict patch_emb, const float *
  * enough for several register tiles to share each chunk of keys in L1. */
 #define VITC_ATTN_SCRATCH_ROWS 24
 
+/* One attention head, the signature of vitc_cpu_kernels.attention_head. */
+typedef void vitc_attention_head_fn(size_t T, size_t d, const float *q, const float *k,
+                                    const float *v, size_t ld, float *o, size_t ldo, float sqrt_d,
+                                    float *work);
+
 /* One set of compute kernels. Tables are static const, one per instruction
  * set (dispatch.h picks one); the reference table is always built and is the
  * test oracle for the others. All tables read the same packed weights
@@ -186,10 +191,9 @@ struct vitc_lowp_kernels {
     const char *name;
     size_t mr, nr, kc, mc, nc;
     size_t linear_scratch, scratch_per_k;
-    void (*linear_block)(size_t M, size_t N, size_t K, const float *x, size_t ldx,
-                         const void *wp, const float *w_scale, const int32_t *w_sum,
-                         const float *bias, const float *res, float *y, size_t ldy,
-                         enum vitc_act act, float *scratch);
+    void (*linear_block)(size_t M, size_t N, size_t K, const float *x, size_t ldx, const void *wp,
+                         const float *w_scale, const int32_t *w_sum, const float *bias,
+                         const float *res, float *y, size_t ldy, enum vitc_act act, float *scratch);
 
     /* (optional; NULL: the fp32 table's) Attention in reduced precision,
      * the contract of vitc_cpu_kernels.attention_head except for rounding

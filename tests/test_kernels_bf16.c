@@ -53,8 +53,8 @@ static void linear_by_blocks(const struct vitc_lowp_kernels *t, size_t mb, size_
         for (size_t n0 = 0; n0 < N; n0 += nb) {
             size_t cols = N - n0 < nb ? N - n0 : nb;
             t->linear_block(rows, cols, K, x + m0 * ldx, ldx, P + n0 * K2, NULL, NULL,
-                            b ? b + n0 : NULL, res ? res + m0 * ldy + n0 : NULL,
-                            y + m0 * ldy + n0, ldy, act, scratch);
+                            b ? b + n0 : NULL, res ? res + m0 * ldy + n0 : NULL, y + m0 * ldy + n0,
+                            ldy, act, scratch);
         }
     }
     free(scratch);
@@ -84,8 +84,8 @@ static void test_pack_layout(void)
                 for (size_t k = 0; k < K2; k++) {
                     uint16_t got = P[(n / 16) * K2 * 16 + (k / 2) * 32 + (n % 16) * 2 + k % 2];
                     uint16_t want = n < N && k < K ? vitc_bf16_from_float(W[n * K + k]) : 0;
-                    CHECKF(got == want, "N %zu K %zu n %zu k %zu: %04x, want %04x", N, K, n, k,
-                           got, want);
+                    CHECKF(got == want, "N %zu K %zu n %zu k %zu: %04x, want %04x", N, K, n, k, got,
+                           want);
                 }
             }
             free(W);

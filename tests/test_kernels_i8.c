@@ -59,9 +59,8 @@ static void packed_free(struct packed_i8 *p)
 /* A whole linear through a table's block kernel, cut into its mc x nc
  * blocks as the backend does (any cut gives the same result). */
 static void linear_by_blocks(const struct vitc_lowp_kernels *k, size_t M, size_t N, size_t K,
-                             const float *x, size_t ldx, const struct packed_i8 *p,
-                             const float *b, const float *res, float *y, size_t ldy,
-                             enum vitc_act act)
+                             const float *x, size_t ldx, const struct packed_i8 *p, const float *b,
+                             const float *res, float *y, size_t ldy, enum vitc_act act)
 {
     size_t floats = k->linear_scratch + k->scratch_per_k * K;
     float *scratch = aligned_alloc(64, round_up(floats * sizeof(float), 64));
@@ -293,10 +292,16 @@ static double check_shape(size_t M, size_t N, size_t K, int with_bias, enum vitc
     for (size_t i = 0; i < M * ldy; i++) {
         y[i] = yr[i] = res_mode == 2 ? r[i] : -7.0f;
     }
-    linear_by_blocks(k, M, N, K, x, ldx, &p, bias, res_mode == 1 ? r : res_mode == 2 ? y : NULL,
+    linear_by_blocks(k, M, N, K, x, ldx, &p, bias,
+                     res_mode == 1   ? r
+                     : res_mode == 2 ? y
+                                     : NULL,
                      y, ldy, act);
     linear_by_blocks(&vitc_kernels_i8_ref, M, N, K, x, ldx, &p, bias,
-                     res_mode == 1 ? r : res_mode == 2 ? yr : NULL, yr, ldy, act);
+                     res_mode == 1   ? r
+                     : res_mode == 2 ? yr
+                                     : NULL,
+                     yr, ldy, act);
     double worst = 0;
     for (size_t i = 0; i < M; i++) {
         /* The scale of the row's sums, before a residual can cancel them. */
@@ -344,8 +349,9 @@ static void test_linear_shapes(void)
                 int bias = pick % 2 == 0, res = (int)(pick / 2 % 3);
                 size_t pad = pick % 5 == 0 ? 3 : 0, off = pick % 3 == 0;
                 double e = check_shape(M, N, K, bias, act, res, pad, off);
-                CHECKF(e <= 8 * FLT_EPSILON, "M %zu N %zu K %zu act %d bias %d res %d pad %zu "
-                                              "off %zu: %.3g",
+                CHECKF(e <= 8 * FLT_EPSILON,
+                       "M %zu N %zu K %zu act %d bias %d res %d pad %zu "
+                       "off %zu: %.3g",
                        M, N, K, (int)act, bias, res, pad, off, e);
                 worst = e > worst ? e : worst;
                 n++;
@@ -364,8 +370,8 @@ static void test_linear_epilogues(void)
         for (int res = 0; res < 3; res++) {
             for (int bias = 0; bias < 2; bias++) {
                 double e = check_shape(9, 49, 33, bias, ALL_ACTS[ai], res, bias, (size_t)res % 2);
-                CHECKF(e <= 8 * FLT_EPSILON, "act %d res %d bias %d: %.3g", (int)ALL_ACTS[ai],
-                       res, bias, e);
+                CHECKF(e <= 8 * FLT_EPSILON, "act %d res %d bias %d: %.3g", (int)ALL_ACTS[ai], res,
+                       bias, e);
                 worst = e > worst ? e : worst;
             }
         }
@@ -418,9 +424,11 @@ static void test_backend_threads(void)
     struct vitc_linear l = {.weight = W, .bias = b, .n_out = (int)N, .n_in = (int)K};
     CHECK(vitc_cpu_prepare_linear(&l, VITC_PRECISION_INT8) == VITC_OK);
     for (int t = 0; t < 3; t++) {
-        struct vitc_cpu_backend_params bp = {
-            .n_threads = t + 1, .max_tokens = 4, .max_head_dim = 4, .max_k = K,
-            .precision = VITC_PRECISION_INT8};
+        struct vitc_cpu_backend_params bp = {.n_threads = t + 1,
+                                             .max_tokens = 4,
+                                             .max_head_dim = 4,
+                                             .max_k = K,
+                                             .precision = VITC_PRECISION_INT8};
         struct vitc_be *be = NULL;
         y[t] = malloc(M * N * sizeof *y[t]);
         CHECK(vitc_backend_cpu_create(&bp, &be) == VITC_OK);

@@ -67,7 +67,7 @@ struct agreement {
     double cosine;   /* smallest per image                         */
     double mean_rel; /* mean |t - r| / mean |r|, worst image       */
     double max_abs;
-    int top1_same;   /* images whose argmax agrees                 */
+    int top1_same; /* images whose argmax agrees                 */
 };
 
 static struct agreement agree(const float *t, const float *r, size_t n, size_t size)
@@ -129,8 +129,8 @@ static void test_modes_vs_fp32(void)
             const struct mode *md = &MODES[k];
             size_t lsize = 0;
             float *got = run(dir, md->precision, 2, px->data, n, head, &size);
-            float *lhs = run(dir, md->precision, 2, px->data, n, VITC_OUTPUT_LAST_HIDDEN_STATE,
-                             &lsize);
+            float *lhs =
+                run(dir, md->precision, 2, px->data, n, VITC_OUTPUT_LAST_HIDDEN_STATE, &lsize);
             CHECKF(got && lhs, "%s %s", dir, md->name);
             if (!got || !lhs) {
                 free(got);
@@ -141,11 +141,10 @@ static void test_modes_vs_fp32(void)
             struct agreement b = agree(lhs, ref_lhs, n, lsize);
             printf("  %-34s %s %-13s cosine %.7f mean rel %.3f%% max abs %.2e top-1 %d/%zu;"
                    " last_hidden_state cosine %.7f\n",
-                   dir, md->name, head_name, a.cosine, 100 * a.mean_rel, a.max_abs, a.top1_same,
-                   n, b.cosine);
+                   dir, md->name, head_name, a.cosine, 100 * a.mean_rel, a.max_abs, a.top1_same, n,
+                   b.cosine);
             CHECKF(a.cosine >= md->min_cosine, "%s %s cosine %.7f", dir, md->name, a.cosine);
-            CHECKF(a.mean_rel < md->max_mean_rel, "%s %s mean rel %.4f", dir, md->name,
-                   a.mean_rel);
+            CHECKF(a.mean_rel < md->max_mean_rel, "%s %s mean rel %.4f", dir, md->name, a.mean_rel);
             if (want_logits) {
                 CHECKF(a.top1_same == (int)n, "%s %s: top-1 changed", dir, md->name);
                 struct agreement w = agree(got, want_logits->data, n, size);
@@ -175,8 +174,8 @@ static void test_batch_and_thread_invariance(void)
     size_t n = px->shape[0], per = px->n_elems / n;
     for (size_t k = 0; k < sizeof MODES / sizeof MODES[0]; k++) {
         size_t size = 0, s1 = 0;
-        float *all = run(dir, MODES[k].precision, 1, px->data, n, VITC_OUTPUT_LAST_HIDDEN_STATE,
-                         &size);
+        float *all =
+            run(dir, MODES[k].precision, 1, px->data, n, VITC_OUTPUT_LAST_HIDDEN_STATE, &size);
         for (int threads = 1; threads <= 4 && all; threads++) {
             float *t = run(dir, MODES[k].precision, threads, px->data, n,
                            VITC_OUTPUT_LAST_HIDDEN_STATE, &s1);
@@ -219,8 +218,7 @@ static void test_ref_tables_agree(void)
             struct agreement a = agree(fast, ref, n, size);
             printf("  %s: default vs portable kernels cosine %.8f max abs diff %.2e\n",
                    MODES[k].name, a.cosine, a.max_abs);
-            CHECKF(a.cosine > 0.99999, "%s: tables differ (cosine %.8f)", MODES[k].name,
-                   a.cosine);
+            CHECKF(a.cosine > 0.99999, "%s: tables differ (cosine %.8f)", MODES[k].name, a.cosine);
         }
         free(fast);
         free(ref);
