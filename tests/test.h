@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vitc.h"
+
 static int test_passed, test_failed, test_current_failed;
 static const char *test_current_name;
 
@@ -103,6 +105,15 @@ static inline uint32_t test_to_bits(float f)
     uint32_t u;
     memcpy(&u, &f, sizeof u);
     return u;
+}
+
+/* The .npy file dir/name, or NULL when it cannot be read. */
+static inline vitc_tensor *test_load_npy(const char *dir, const char *name)
+{
+    char path[512];
+    vitc_tensor *t = NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return vitc_npy_load(path, &t) == VITC_OK ? t : NULL;
 }
 
 /* Largest |a[i] - b[i]| over n floats. */

@@ -27,17 +27,6 @@ static const char *const TINY_MODELS[] = {
 
 /* ---- helpers ---- */
 
-static vitc_tensor *load_npy(const char *dir, const char *name)
-{
-    char path[512];
-    vitc_tensor *t = NULL;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (vitc_npy_load(path, &t) != VITC_OK) {
-        return NULL;
-    }
-    return t;
-}
-
 static vitc_model *load_model(const char *dir)
 {
     vitc_model *m = NULL;
@@ -118,11 +107,11 @@ static void record_tap(const char *stage, const float *data, size_t n_images, si
 static void check_model_against_reference(const char *dir)
 {
     vitc_model *m = load_model(dir);
-    vitc_tensor *px = load_npy(dir, "inputs.pixel_values.npy");
-    vitc_tensor *lhs = load_npy(dir, "expected.last_hidden_state.npy");
-    vitc_tensor *hs = load_npy(dir, "expected.hidden_states.npy");
-    vitc_tensor *pool = load_npy(dir, "expected.pooler_output.npy");
-    vitc_tensor *logits = load_npy(dir, "expected.logits.npy");
+    vitc_tensor *px = test_load_npy(dir, "inputs.pixel_values.npy");
+    vitc_tensor *lhs = test_load_npy(dir, "expected.last_hidden_state.npy");
+    vitc_tensor *hs = test_load_npy(dir, "expected.hidden_states.npy");
+    vitc_tensor *pool = test_load_npy(dir, "expected.pooler_output.npy");
+    vitc_tensor *logits = test_load_npy(dir, "expected.logits.npy");
     vitc_ctx *ctx = NULL;
     struct tap_record rec = {0};
     float *got = NULL;
@@ -251,7 +240,7 @@ static void test_batch_independent(void)
 {
     for (size_t mi = 0; mi < N_TINY; mi++) {
         vitc_model *m = load_model(TINY_MODELS[mi]);
-        vitc_tensor *px = load_npy(TINY_MODELS[mi], "inputs.pixel_values.npy");
+        vitc_tensor *px = test_load_npy(TINY_MODELS[mi], "inputs.pixel_values.npy");
         vitc_ctx *ctx = m ? new_ctx(m, 2, 3) : NULL;
         CHECK(m && px && ctx && px->shape[0] == 3);
         if (!m || !px || !ctx || px->shape[0] != 3) {
@@ -295,7 +284,7 @@ static void test_batch_independent(void)
 static void check_threads_identical(const char *dir)
 {
     vitc_model *m = load_model(dir);
-    vitc_tensor *px = load_npy(dir, "inputs.pixel_values.npy");
+    vitc_tensor *px = test_load_npy(dir, "inputs.pixel_values.npy");
     float *ref = NULL;
     size_t ref_len = 0;
     CHECK(m && px);
@@ -479,7 +468,7 @@ static void test_ctx_alloc_failures(void)
         vitc_test_fail_alloc_after(0);
         if (s == VITC_OK) {
             succeeded = 1;
-            vitc_tensor *px = load_npy(TINY_MODELS[2], "inputs.pixel_values.npy");
+            vitc_tensor *px = test_load_npy(TINY_MODELS[2], "inputs.pixel_values.npy");
             CHECK(px && vitc_forward(ctx, px->data, 2) == VITC_OK);
             vitc_tensor_free(px);
             vitc_ctx_free(ctx);

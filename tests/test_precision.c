@@ -22,14 +22,6 @@ static const char *const MODELS[] = {
 };
 #define N_MODELS (sizeof MODELS / sizeof MODELS[0])
 
-static vitc_tensor *load_npy(const char *dir, const char *name)
-{
-    char path[512];
-    vitc_tensor *t = NULL;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return vitc_npy_load(path, &t) == VITC_OK ? t : NULL;
-}
-
 /* Runs a model directory in a precision on n images; returns the output
  * `which` (n * size floats, malloc'd) or NULL. */
 static float *run(const char *dir, vitc_precision precision, int n_threads, const float *px,
@@ -113,8 +105,8 @@ static void test_modes_vs_fp32(void)
 {
     for (size_t mi = 0; mi < N_MODELS; mi++) {
         const char *dir = MODELS[mi];
-        vitc_tensor *px = load_npy(dir, "inputs.pixel_values.npy");
-        vitc_tensor *want_logits = load_npy(dir, "expected.logits.npy");
+        vitc_tensor *px = test_load_npy(dir, "inputs.pixel_values.npy");
+        vitc_tensor *want_logits = test_load_npy(dir, "expected.logits.npy");
         CHECK(px != NULL);
         if (!px) {
             continue;
@@ -166,7 +158,7 @@ static void test_modes_vs_fp32(void)
 static void test_batch_and_thread_invariance(void)
 {
     const char *dir = MODELS[1];
-    vitc_tensor *px = load_npy(dir, "inputs.pixel_values.npy");
+    vitc_tensor *px = test_load_npy(dir, "inputs.pixel_values.npy");
     CHECK(px != NULL);
     if (!px) {
         return;
@@ -201,7 +193,7 @@ static void test_batch_and_thread_invariance(void)
 static void test_ref_tables_agree(void)
 {
     const char *dir = MODELS[0];
-    vitc_tensor *px = load_npy(dir, "inputs.pixel_values.npy");
+    vitc_tensor *px = test_load_npy(dir, "inputs.pixel_values.npy");
     CHECK(px != NULL);
     if (!px) {
         return;
