@@ -46,8 +46,17 @@ ifeq ($(VITC_CUDA),1)
 ifeq ($(NVCC),)
 $(error VITC_CUDA=1 but no nvcc on PATH or in /usr/local/cuda/bin)
 endif
-CUDA_HOME   := $(patsubst %/bin/nvcc,%,$(realpath $(NVCC)))
-CUDA_LIBDIR := $(firstword $(wildcard $(CUDA_HOME)/lib64 $(CUDA_HOME)/lib))
+# nvcc on PATH may be a wrapper script elsewhere (/usr/local/bin), so ask nvcc itself
+# where its toolkit is (the _HERE_ line of a dry run) rather than following the path.
+ifeq ($(origin CUDA_HOME),undefined)
+CUDA_HOME   := $(patsubst %/bin,%,$(or $(shell $(NVCC) --dryrun -x cu -c /dev/null -o /dev/null 2>&1 \
+                 | sed -n 's/^\#\$$ _HERE_=//p'),$(patsubst %/,%,$(dir $(realpath $(NVCC))))))
+endif
+CUDA_LIBDIR := $(firstword $(foreach d,lib64 lib targets/x86_64-linux/lib,\
+                 $(if $(wildcard $(CUDA_HOME)/$(d)/libcudart_static.a),$(CUDA_HOME)/$(d))))
+ifeq ($(CUDA_LIBDIR),)
+$(error VITC_CUDA=1 but no libcudart_static.a under $(CUDA_HOME) (nvcc: $(NVCC)); set CUDA_HOME or VITC_CUDA=0)
+endif
 CUDA_LIBS   := -L$(CUDA_LIBDIR) -lcudart_static -ldl -lrt
 LIB_SRC     := $(filter-out src/backend_cuda_none.c,$(LIB_SRC))
 CU_SRC      := $(wildcard src/*.cu)
