@@ -128,7 +128,23 @@ extern const struct vitc_cpu_kernels vitc_kernels_ref;
 extern const struct vitc_cpu_kernels vitc_kernels_avx2;
 extern const struct vitc_cpu_kernels vitc_kernels_avx512;
 
+/* vitc_kernels_act_row_lowp for AVX-512 (kernels_avx512.c). */
+void vitc_avx512_act_row_lowp(enum vitc_act act, float *x, size_t n);
+
 /* ---- low-precision linears: bf16 and int8 modes ---- */
+
+/* The activations of the bf16 and int8 modes' epilogues: GELU's erf is
+ * Abramowitz and Stegun 7.1.28, erf(x) = 1 - (1 + a1 x + ... + a6 x^6)^-16
+ * for x >= 0 (odd; x clamped to 4, where erf is 1 in float), within 2e-6
+ * of erf in float arithmetic at about half the exact erf's cost. The GELU
+ * outputs are rounded to bf16 or quantized to 8 bits next, errors some
+ * 1000x larger; the fp32 mode keeps the exact erf. Other activations are
+ * act_row's. Coefficients from 1 up to a6: */
+static const float VITC_LOWP_ERF_POLY[7] = {
+    1.0f, 0.0705230784f, 0.0422820123f, 0.0092705272f, 0.0001520143f, 0.0002765672f, 0.0000430638f};
+
+/* The portable version (kernels_lowp_ref.c), the oracle: x: (n). */
+void vitc_kernels_act_row_lowp(enum vitc_act act, float *x, size_t n);
 
 /* Weights are converted once at load into the same NB-column panels as
  * fp32, with the k index grouped by the dot-product instruction's width so

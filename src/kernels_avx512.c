@@ -181,6 +181,38 @@ static void erf_row_avx512(float *x, size_t n)
     }
 }
 
+/* The low-precision modes' erf (kernels.h: A&S 7.1.28), as the portable
+ * vitc_kernels_act_row_lowp computes it but with a Newton-refined
+ * reciprocal for its division. */
+static inline __m512 v_erf_lowp(__m512 x)
+{
+    __m512 ax = _mm512_min_ps(_mm512_abs_ps(x), v_fill(4.0f));
+    __m512 p = v_poly(ax, VITC_LOWP_ERF_POLY, 7);
+    p = _mm512_mul_ps(p, p);
+    p = _mm512_mul_ps(p, p);
+    p = _mm512_mul_ps(p, p);
+    p = _mm512_mul_ps(p, p);
+    __m512 r = _mm512_rcp14_ps(p);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(p, r, v_fill(2.0f)));
+    return v_copysign(_mm512_sub_ps(v_fill(1.0f), r), x);
+}
+
+void vitc_avx512_act_row_lowp(enum vitc_act act, float *x, size_t n)
+{
+    if (act != VITC_ACT_GELU) {
+        vitc_kernels_avx512.act_row(act, x, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(n - i);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        __m512 e = v_erf_lowp(_mm512_mul_ps(v, v_fill(0.70710678118654752f)));
+        _mm512_mask_storeu_ps(
+            x + i, m,
+            _mm512_mul_ps(_mm512_mul_ps(v, v_fill(0.5f)), _mm512_add_ps(v_fill(1.0f), e)));
+    }
+}
+
 static void act_row_avx512(enum vitc_act act, float *x, size_t n)
 {
     if (act == VITC_ACT_NONE) {

@@ -182,7 +182,7 @@ static inline __attribute__((always_inline)) void tile_run(const struct tile *t,
                 _mm512_store_ps(buf + r * NR + v * 16, z);
             }
         }
-        vitc_kernels_avx512.act_row(t->act, buf, (size_t)m * NR);
+        vitc_avx512_act_row_lowp(t->act, buf, (size_t)m * NR);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < mr; r++) {

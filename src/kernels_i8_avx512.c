@@ -261,9 +261,9 @@ static inline __attribute__((always_inline)) void tile_run(const struct tile *t,
     if (t->act == VITC_ACT_NONE) {
         return;
     }
-    /* The fp32 AVX-512 table's activations (exact-erf GELU), on the
-     * finished rows at once. */
-    vitc_kernels_avx512.act_row(t->act, tmp, (size_t)(m * w));
+    /* The low-precision activations (kernels.h), on the finished rows at
+     * once. */
+    vitc_avx512_act_row_lowp(t->act, tmp, (size_t)(m * w));
 #pragma GCC unroll 3
     for (int v = 0; v < nv; v++) {
         __mmask16 mk = v == nv - 1 ? t->tail : (__mmask16)0xFFFF;

@@ -140,6 +140,27 @@ void vitc_kernels_quantize_row_u8(const float *restrict x, size_t K, uint8_t *re
 
 /* ---- the reference linears ---- */
 
+void vitc_kernels_act_row_lowp(enum vitc_act act, float *x, size_t n)
+{
+    if (act != VITC_ACT_GELU) {
+        vitc_kernels_ref.act_row(act, x, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        float u = x[i] * 0.70710678118654752f, au = fminf(fabsf(u), 4.0f);
+        float p = VITC_LOWP_ERF_POLY[6];
+        for (int c = 5; c >= 0; c--) {
+            p = fmaf(p, au, VITC_LOWP_ERF_POLY[c]);
+        }
+        p *= p;
+        p *= p;
+        p *= p;
+        p *= p;
+        float e = copysignf(1.0f - 1.0f / p, u);
+        x[i] = x[i] * 0.5f * (1.0f + e);
+    }
+}
+
 /* bias, activation, residual for one row of nb results in t. */
 static void epilogue(float *t, size_t nb, const float *bias, const float *res, float *y,
                      enum vitc_act act)
@@ -149,7 +170,7 @@ static void epilogue(float *t, size_t nb, const float *bias, const float *res, f
             t[j] += bias[j];
         }
     }
-    vitc_kernels_ref.act_row(act, t, nb);
+    vitc_kernels_act_row_lowp(act, t, nb);
     if (res) {
         for (size_t j = 0; j < nb; j++) {
             t[j] += res[j];

@@ -6,7 +6,7 @@
  * against the portable oracle over awkward shapes (odd K, N not a multiple
  * of 16, one row, one column, unaligned pointers, ldx > K, ldy > N), every
  * epilogue, block splits and thread counts. The dot products must match the
- * oracle bit for bit; the activations are the fp32 AVX-512 table's.
+ * oracle bit for bit; the activations are the AVX-512 low-precision ones.
  * Skipped, with the reason, on CPUs without AVX512_BF16.
  */
 #include <stdint.h>
@@ -176,14 +176,14 @@ static void test_activation_rounding(void)
 }
 
 /* The oracle's outputs with the table's epilogue: the reference's dot
- * product plus bias (act NONE, no residual), then the fp32 AVX-512 table's
- * activation, then the residual; what the table must produce bit for bit. */
+ * product plus bias (act NONE, no residual), then the AVX-512
+ * low-precision activation, then the residual; what the table must produce bit for bit. */
 static void expected(size_t M, size_t N, size_t K, const float *x, size_t ldx, const uint16_t *P,
                      const float *b, const float *res, float *y, size_t ldy, enum vitc_act act)
 {
     linear_table(&vitc_kernels_bf16_ref, M, N, K, x, ldx, P, b, NULL, y, ldy, VITC_ACT_NONE);
     for (size_t i = 0; i < M; i++) {
-        vitc_kernels_avx512.act_row(act, y + i * ldy, N);
+        vitc_avx512_act_row_lowp(act, y + i * ldy, N);
         for (size_t j = 0; res && j < N; j++) {
             y[i * ldy + j] += res[i * ldy + j];
         }
