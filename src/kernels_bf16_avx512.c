@@ -43,11 +43,13 @@
  * bf16, is 72 KiB at K = 768 and 288 KiB at 3072, from L2); MC rows of
  * converted activations (MC * K * 2 bytes) stay in L2 beside it while the
  * N block's panels pass over them. MC = 24 keeps one image (197 rows) at 9
- * row blocks for two threads; 48 and NC = 32 * NR measured no better on
- * one. The micro-kernel runs at ~94% of the vdpbf16ps peak on a Zen 4
- * core for ViT-B's shapes (bench/bench_kernels.c). */
+ * row blocks for two threads. NC = 1536 converts each row once per 1536
+ * columns: on 2 threads the qkv and MLP-up linears ran 3% and 4% faster than
+ * at 768 (fewer conversions) and than at 3072 (fewer, larger tasks to share);
+ * 88-96% of the vdpbf16ps peak on Zen 4 for ViT-B's shapes
+ * (bench/bench_kernels.c). */
 #define MC 24
-#define NC (16 * NR)
+#define NC (32 * NR)
 
 /* Lanes [0, n) of a vector, n <= 16 (0 for n <= 0 is the caller's job). */
 static inline __mmask16 lanes(size_t n)
