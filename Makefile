@@ -29,7 +29,7 @@ LDLIBS  += $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(SANFL)
 
 LIB_SRC  := $(wildcard src/*.c)
-CLI_SRC  := $(wildcard cli/*.c)
+CLI_SRC  := $(wildcard cli/*.c cli/serve/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 
 # ---- CUDA ----
@@ -196,7 +196,7 @@ install: all
 	install -m 644 doc/vitc.1 $(DESTDIR)$(PREFIX)/share/man/man1/vitc.1
 
 format:
-	clang-format -i include/*.h src/*.[ch] cli/*.[ch] tests/*.[ch] fuzz/*.[ch]
+	clang-format -i include/*.h src/*.[ch] cli/*.[ch] cli/serve/*.[ch] tests/*.[ch] fuzz/*.[ch]
 
 clean:
 	rm -rf $(BUILD)

@@ -16,7 +16,11 @@ fi
 # --bench: what bench/run_peers.sh runs the peers with (PyTorch, the ONNX export, OpenBLAS's
 # OpenMP build so torch's GEMMs share torch's threads, node + npm for onnxruntime-node).
 if [ "${1:-}" = "--bench" ]; then
-    pkgs+=(python3 python3-numpy python3-torch python3-onnx libopenblas0-openmp nodejs npm)
+    pkgs+=(python3 python3-numpy python3-torch python3-onnx libopenblas0-openmp)
+    # node and npm only when missing: where they come from elsewhere (a NodeSource nodejs
+    # bundles npm), Debian's npm conflicts with that nodejs and the install fails.
+    command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+    command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
