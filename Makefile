@@ -20,6 +20,13 @@ ifeq ($(PKG_LIBS),)
 $(error missing libraries: install pkg-config libjpeg-dev libpng-dev libjansson-dev libexif-dev libcurl4-openssl-dev (see README))
 endif
 
+# libmicrohttpd: only the command links it (`vitc serve`), not the library.
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+ifeq ($(MHD_LIBS),)
+$(error missing library: install libmicrohttpd-dev (see README))
+endif
+
 OPT     := $(if $(DEBUG),-O0 -g,-O2 -g)
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wpointer-arith -Wno-unused-parameter \
            $(if $(WERROR),-Werror)
@@ -117,7 +124,7 @@ endif
 
 $(BUILD)/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(MHD_CFLAGS) -c $< -o $@
 
 $(BUILD)/libvitc.a: $(LIB_OBJ) $(CUDA_STAMP)
 	@rm -f $@
@@ -127,7 +134,7 @@ $(BUILD)/libvitc.so: $(PIC_OBJ) $(CUDA_STAMP)
 	$(CC) -shared -Wl,-soname,libvitc.so.0 $(LDFLAGS) -o $@ $(PIC_OBJ) $(LDLIBS)
 
 $(BUILD)/vitc: $(CLI_OBJ) $(BUILD)/libvitc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MHD_LIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libvitc.a
 	@mkdir -p $(@D)

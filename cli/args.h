@@ -80,5 +80,6 @@ extern const cli_command cli_cmd_embed;
 extern const cli_command cli_cmd_init;
 extern const cli_command cli_cmd_bench;
 extern const cli_command cli_cmd_compare;
+extern const cli_command cli_cmd_serve;
 
 #endif /* VITC_CLI_ARGS_H */

@@ -16,6 +16,7 @@
 #include "args.h"
 #include "model_arg.h"
 #include "inputs.h"
+#include "rank.h"
 #include "target.h"
 
 enum { OPT_TOP_K, OPT_JSON, OPT_BATCH, OPT_THREADS, OPT_DEVICE, OPT_PRECISION };
@@ -52,58 +53,14 @@ const cli_command cli_cmd_classify = {
     .run = run,
 };
 
-/* Probabilities and ranking of one image's logits. */
-struct ranked {
-    int id;
-    double logit, prob;
-};
-
-static int by_logit_desc(const void *a, const void *b)
-{
-    const struct ranked *x = a, *y = b;
-    if (x->logit != y->logit) {
-        return x->logit > y->logit ? -1 : 1;
-    }
-    return x->id - y->id;
-}
-
-/* Softmax in double (max subtracted first), then sorts best first. r has n entries. */
-static void rank_logits(const float *logits, int n, struct ranked *r)
-{
-    double max = logits[0], sum = 0;
-    for (int i = 1; i < n; i++) {
-        max = logits[i] > max ? logits[i] : max;
-    }
-    for (int i = 0; i < n; i++) {
-        r[i].id = i;
-        r[i].logit = logits[i];
-        r[i].prob = exp((double)logits[i] - max);
-        sum += r[i].prob;
-    }
-    for (int i = 0; i < n; i++) {
-        r[i].prob /= sum;
-    }
-    qsort(r, (size_t)n, sizeof *r, by_logit_desc);
-}
-
-static const char *label_of(const vitc_model *model, int id, char *buf, size_t n)
-{
-    const char *label = vitc_model_label(model, id);
-    if (label) {
-        return label;
-    }
-    snprintf(buf, n, "LABEL_%d", id);
-    return buf;
-}
-
 /* Prints (or appends to json) the top k of one image; returns 0 or CLI_EXIT_FAIL. */
-static int report(const vitc_model *model, const char *name, const struct ranked *r, int k,
+static int report(const vitc_model *model, const char *name, const cli_ranked *r, int k,
                   json_t *json)
 {
     char buf[32];
     if (!json) {
         for (int j = 0; j < k; j++) {
-            printf("%s\t%d\t%s\t%.6f\n", name, j + 1, label_of(model, r[j].id, buf, sizeof buf),
+            printf("%s\t%d\t%s\t%.6f\n", name, j + 1, cli_label_of(model, r[j].id, buf, sizeof buf),
                    r[j].prob);
         }
         return 0;
@@ -115,8 +72,8 @@ static int report(const vitc_model *model, const char *name, const struct ranked
     }
     for (int j = 0; j < k; j++) {
         json_t *p = json_pack("{s:i, s:i, s:s, s:f, s:f}", "rank", j + 1, "id", r[j].id, "label",
-                              label_of(model, r[j].id, buf, sizeof buf), "prob", r[j].prob, "logit",
-                              r[j].logit);
+                              cli_label_of(model, r[j].id, buf, sizeof buf), "prob", r[j].prob,
+                              "logit", r[j].logit);
         if (!p || json_array_append_new(preds, p) != 0) {
             return CLI_EXIT_FAIL;
         }
@@ -139,7 +96,7 @@ static int classify_all(const cli_command *cmd, const vitc_model *model, const c
     vitc_ctx *ctx = NULL;
     float *pv = calloc(max_batch, n_pv * sizeof *pv);
     float *logits = calloc(max_batch, (size_t)n_labels * sizeof *logits);
-    struct ranked *r = calloc((size_t)n_labels, sizeof *r);
+    cli_ranked *r = calloc((size_t)n_labels, sizeof *r);
     int rc = 0;
     if (!pv || !logits || !r) {
         cli_error(cmd, "out of memory");
@@ -158,7 +115,7 @@ static int classify_all(const cli_command *cmd, const vitc_model *model, const c
             rc = cli_fail(cmd);
         }
         for (size_t j = 0; j < nb && rc == 0; j++) {
-            rank_logits(logits + j * (size_t)n_labels, n_labels, r);
+            cli_rank_logits(logits + j * (size_t)n_labels, n_labels, r);
             if (report(model, in->items[start + j].name, r, k, json) != 0) {
                 cli_error(cmd, "%s: cannot encode as JSON (not UTF-8?)", in->items[start + j].name);
                 rc = CLI_EXIT_FAIL;

@@ -21,6 +21,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_bench,
     &cli_cmd_compare,
     &cli_cmd_pull,
+    &cli_cmd_serve,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

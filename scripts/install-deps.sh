@@ -6,12 +6,16 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libjpeg-dev libpng-dev libjansson-dev libexif-dev
       libcurl4-openssl-dev)
+# vitc serve's HTTP server.
+pkgs+=(libmicrohttpd-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(python3 python3-numpy python3-torch python3-pil)
     # make fuzz (libFuzzer) and the sanitizer/memcheck stages of .ci/run.
     pkgs+=(clang libclang-rt-14-dev valgrind)
     # The Python package's tests (pytest; pip install ./python into a venv) and man -l.
     pkgs+=(python3-pytest python3-venv python3-pip python3-setuptools python3-wheel man-db)
+    # vitc serve's tests: Python clients and the load generator.
+    pkgs+=(python3-requests hey)
 fi
 # --bench: what bench/run_peers.sh runs the peers with (PyTorch, the ONNX export, OpenBLAS's
 # OpenMP build so torch's GEMMs share torch's threads, node + npm for onnxruntime-node).
