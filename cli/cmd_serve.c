@@ -117,12 +117,13 @@ static bool valid_name(const char *s)
     return true;
 }
 
-/* The name for a MODEL argument without NAME=: a directory's base name, else the
- * argument (a repo id). Caller frees. */
+/* The name for a MODEL argument without NAME=: a directory's (or a path's) base name,
+ * else the argument (a repo id). Caller frees. */
 static char *default_name(const char *arg)
 {
     struct stat sb;
-    if (stat(arg, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    bool path = arg[0] == '/' || arg[0] == '.' || (stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode));
+    if (!path) {
         return strdup(arg);
     }
     size_t n = strlen(arg);
