@@ -6,6 +6,7 @@ NaN/Inf in float fields, duplicate keys. Deterministic; run from the repository 
 Python that has numpy and Pillow (e.g. /usr/bin/python3 fuzz/make_corpus.py). It writes only
 its own names: the files named by a SHA-1 came from fuzzing runs (libFuzzer -merge=1, keeping
 inputs that reach new coverage) and stay as they are."""
+import base64
 import io
 import json
 import os
@@ -298,6 +299,52 @@ def image_seeds():
     put(t, "webp_magic", b"RIFF\0\0\0\0WEBPVP8 ")
 
 
+# ---- serve_request (v2 JSON, binary extension, multipart) --------------------------------------
+
+
+def serve_request_seeds():
+    t = "serve_request"
+    fp32 = {"inputs": [{"name": "pixel_values", "datatype": "FP32", "shape": [1, 3, 2, 2],
+                        "data": [[[[0.5, -1], [2, 3]], [[0, 0], [1, 1]], [[-0.25, 4], [5, 6]]]]}],
+            "outputs": [{"name": "pooler_output", "parameters": {"binary_data": True}}],
+            "id": "seed"}
+    put(t, "json_fp32_nested", b"J" + json.dumps(fp32).encode())
+    with open(os.path.join(IMAGES, "gray.jpg"), "rb") as f:
+        jpg = f.read()
+    b64 = {"inputs": [{"name": "images", "datatype": "BYTES", "shape": [2],
+                       "data": [base64.b64encode(jpg[:64]).decode(), "AAEC"]}],
+           "parameters": {"binary_data_output": True}}
+    put(t, "json_bytes_base64", b"J" + json.dumps(b64).encode())
+    header = {"inputs": [
+        {"name": "images", "datatype": "BYTES", "shape": [2, 1],
+         "parameters": {"binary_data_size": 4 + 5 + 4 + 2}},
+        {"name": "pv", "datatype": "FP32", "shape": [2],
+         "parameters": {"binary_data_size": 8}}],
+        "outputs": [{"name": "cls"}, {"name": "logits", "parameters": {"binary_data": False}}]}
+    hj = json.dumps(header).encode()
+    binary = struct.pack("<I", 5) + b"hello" + struct.pack("<I", 2) + b"ok" + struct.pack(
+        "<ff", 1.5, -2)
+    seed = b"B" + struct.pack("<H", len(hj)) + hj + binary
+    put(t, "binary_bytes_fp32", seed)
+    put(t, "binary_truncated", seed[:-3])
+    put(t, "binary_header_short", b"B" + struct.pack("<H", len(hj) - 1) + hj + binary)
+    put(t, "binary_length_lies", b"B" + struct.pack("<H", len(hj)) + hj +
+        struct.pack("<I", 999) + binary[4:])
+    put(t, "json_deep", b"J" + b'{"inputs":' + b"[" * 3000 + b"]" * 3000 + b"}")
+    put(t, "json_shape_overflow", b"J" + json.dumps(
+        {"inputs": [{"name": "x", "datatype": "FP32", "shape": [2**62, 4], "data": [1]}]}).encode())
+    put(t, "json_count_mismatch", b"J" + json.dumps(
+        {"inputs": [{"name": "x", "datatype": "FP32", "shape": [3], "data": [1, [2]]}]}).encode())
+    put(t, "json_bad_base64", b"J" + json.dumps(
+        {"inputs": [{"name": "x", "datatype": "BYTES", "shape": [1], "data": ["a=b"]}]}).encode())
+    mp = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n"
+          b"Content-Type: image/jpeg\r\n\r\n" + jpg[:48] + b"\r\n--b\r\n"
+          b"Content-Disposition: form-data; name=\"second\"\r\n\r\nxyz\r\n--b--\r\n")
+    put(t, "multipart_two_files", b"M" + mp)
+    put(t, "multipart_unclosed", b"M" + mp[:-8])
+    put(t, "multipart_many_headers", b"M" + b"--b\r\n" + b"X: y\r\n" * 40 + b"\r\nz\r\n--b--")
+
+
 def main():
     if not os.path.isdir(MODELS):
         sys.exit("run from the repository root")
@@ -305,6 +352,7 @@ def main():
     json_seeds()
     npy_seeds()
     image_seeds()
+    serve_request_seeds()
 
 
 if __name__ == "__main__":

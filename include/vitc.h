@@ -336,6 +336,17 @@ VITC_API void vitc_tensor_free(vitc_tensor *t);
 VITC_API vitc_status vitc_npy_save(const char *path, const float *data, size_t ndim,
                                    const size_t *shape);
 
+/* Bytes a .npy header written by vitc can take: VITC_TENSOR_MAX_DIMS axes of
+ * 20 digits, numpy's 21-digit growth room for the first axis, 64-byte padding. */
+#define VITC_NPY_HEADER_MAX 512
+
+/* Formats the header vitc_npy_save and numpy.save write (v1.0, '<f4', C order,
+ * magic and length included) for an array of shape[0..ndim) into buf, for
+ * callers that send .npy bytes rather than write a file; the data follows it as
+ * little-endian float32. Returns its length (a multiple of 64), or 0 when
+ * ndim > VITC_TENSOR_MAX_DIMS or buf_size < VITC_NPY_HEADER_MAX. */
+VITC_API size_t vitc_npy_header(char *buf, size_t buf_size, size_t ndim, const size_t *shape);
+
 /* ---- Streaming array files (.npy, .safetensors) ---------------------------- */
 
 /* A float32 array [rows, tail...] written row block by row block, so results

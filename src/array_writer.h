@@ -10,10 +10,6 @@
 
 #include <stddef.h>
 
-/* Bytes a .npy header can take: VITC_TENSOR_MAX_DIMS axes of 20 digits,
- * numpy's 21-digit growth room for the first axis and 64-byte padding. */
-#define VITC_NPY_HEADER_MAX 512
-
 /* Formats the v1.0 .npy header (magic and length included) of a little-endian
  * float32 C-order array of shape[0..ndim) into buf (VITC_NPY_HEADER_MAX
  * bytes), exactly as numpy.save does; returns its length, a multiple of 64.

@@ -493,6 +493,15 @@ size_t vitc_npy_format_header(char *buf, size_t ndim, const size_t *shape)
     return n;
 }
 
+size_t vitc_npy_header(char *buf, size_t buf_size, size_t ndim, const size_t *shape)
+{
+    if (!buf || buf_size < VITC_NPY_HEADER_MAX || ndim > VITC_TENSOR_MAX_DIMS ||
+        (ndim > 0 && !shape)) {
+        return 0;
+    }
+    return vitc_npy_format_header(buf, ndim, shape);
+}
+
 static int write_full(int fd, const void *buf, size_t n)
 {
     const unsigned char *p = buf;

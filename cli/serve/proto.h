@@ -28,40 +28,40 @@ typedef enum serve_dtype {
 
 /* One tensor of an inference request. */
 typedef struct serve_input {
-    char *name;                       /* owned                                          */
+    char *name; /* owned                                          */
     serve_dtype dtype;
     size_t ndim;
-    int64_t shape[SERVE_MAX_DIMS];    /* (ndim) as sent; the product is n_elems          */
+    int64_t shape[SERVE_MAX_DIMS]; /* (ndim) as sent; the product is n_elems          */
     size_t n_elems;
-    serve_blob *bytes;                /* (n_elems) BYTES elements, or NULL; the blobs
-                                         point into the body (binary form) or into
-                                         base64-decoded storage the request owns       */
-    float *fp32;                      /* (n_elems) FP32 values, or NULL; owned, aligned
-                                         (copied from the body: it may be unaligned)    */
+    serve_blob *bytes; /* (n_elems) BYTES elements, or NULL; the blobs
+                          point into the body (binary form) or into
+                          base64-decoded storage the request owns       */
+    float *fp32;       /* (n_elems) FP32 values, or NULL; owned, aligned
+                          (copied from the body: it may be unaligned)    */
 } serve_input;
 
 /* One output the client asked for. */
 typedef struct serve_output_req {
-    char *name;                       /* owned                                          */
-    bool binary;                      /* parameters.binary_data                         */
+    char *name;  /* owned                                          */
+    bool binary; /* parameters.binary_data                         */
 } serve_output_req;
 
 /* A parsed POST /v2/models/{name}/infer body. */
 typedef struct serve_request {
-    char *id;                         /* "id", or NULL; owned                           */
-    serve_input *inputs;              /* (n_inputs) owned                               */
+    char *id;            /* "id", or NULL; owned                           */
+    serve_input *inputs; /* (n_inputs) owned                               */
     size_t n_inputs;
-    serve_output_req *outputs;        /* (n_outputs) owned; 0: the model's default      */
+    serve_output_req *outputs; /* (n_outputs) owned; 0: the model's default      */
     size_t n_outputs;
-    bool binary_data_output;          /* parameters.binary_data_output: every output
-                                         binary unless it says otherwise              */
-    void *storage;                    /* decoded base64 and the like; owned            */
+    bool binary_data_output; /* parameters.binary_data_output: every output
+                                binary unless it says otherwise              */
+    void *storage;           /* decoded base64 and the like; owned            */
 } serve_request;
 
 /* Limits a decoder enforces before allocating for what a request announces. */
 typedef struct serve_limits {
-    size_t max_inputs;                /* tensors in one request                         */
-    size_t max_elems;                 /* BYTES elements or FP32 values of one tensor    */
+    size_t max_inputs; /* tensors in one request                         */
+    size_t max_elems;  /* BYTES elements or FP32 values of one tensor    */
 } serve_limits;
 
 /* Parses a v2 inference request. body/size: the whole HTTP body; json_size: the value
@@ -80,8 +80,7 @@ typedef struct serve_limits {
  * or -1 with a one-line reason in msg naming the input ("input 'images': shape [2]
  * holds 2 elements but binary_data_size 13 ends inside element 1") and *out zeroed. */
 int serve_request_parse(const uint8_t *body, size_t size, size_t json_size,
-                        const serve_limits *limits, serve_request *out, char *msg,
-                        size_t msg_size);
+                        const serve_limits *limits, serve_request *out, char *msg, size_t msg_size);
 
 /* Frees what a request owns. NULL-safe; leaves *r zeroed. */
 void serve_request_free(serve_request *r);
@@ -90,9 +89,9 @@ void serve_request_free(serve_request *r);
 typedef struct serve_output {
     const char *name;
     size_t ndim;
-    int64_t shape[SERVE_MAX_DIMS];    /* (ndim)                                         */
-    const float *data;                /* (product of shape)                             */
-    bool binary;                      /* send as binary tensor data, else JSON numbers  */
+    int64_t shape[SERVE_MAX_DIMS]; /* (ndim)                                         */
+    const float *data;             /* (product of shape)                             */
+    bool binary;                   /* send as binary tensor data, else JSON numbers  */
 } serve_output;
 
 /* Encodes a v2 inference response:
@@ -113,9 +112,9 @@ char *serve_error_json(const char *message);
 
 /* One part of a multipart/form-data body. */
 typedef struct serve_part {
-    char *name;                       /* the form field name, or NULL; owned            */
-    char *filename;                   /* the filename parameter, or NULL; owned         */
-    serve_blob data;                  /* the part's bytes, borrowed from the body       */
+    char *name;      /* the form field name, or NULL; owned            */
+    char *filename;  /* the filename parameter, or NULL; owned         */
+    serve_blob data; /* the part's bytes, borrowed from the body       */
 } serve_part;
 
 /* Splits a multipart/form-data body (RFC 7578) by the boundary named in content_type
@@ -135,5 +134,10 @@ void serve_parts_free(serve_part *parts, size_t n_parts);
  * size overflows. */
 int serve_npy_encode(const float *data, size_t ndim, const size_t *shape, uint8_t **out,
                      size_t *out_size);
+
+/* Writes a printf-style message into msg (when msg_size > 0) and returns -1: how the
+ * decoders here (and the server's validation) report a refusal in one statement. */
+int serve_failf(char *msg, size_t msg_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif /* VITC_CLI_SERVE_PROTO_H */
