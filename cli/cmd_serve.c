@@ -55,7 +55,8 @@ static const cli_option options[] = {
     [OPT_MAX_BODY] = {"max-body-bytes", 0, "B",
                       "Largest request body; larger gets 413 (default 16777216)."},
     [OPT_TIMEOUT] = {"request-timeout-ms", 0, "T",
-                     "A request not computing after T ms gets 503 (default 30000)."},
+                     "A request not computing T ms after admission gets 503; a body still arriving "
+                     "after T ms is cut off (default 30000)."},
     [OPT_WORKERS] = {"workers", 0, "N",
                      "Image decoding threads, 0 = one per available core (default 0)."},
     [OPT_KEY_FILE] = {"api-key-file", 0, "F",

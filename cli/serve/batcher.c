@@ -190,8 +190,10 @@ static struct timespec after_us(long us)
 }
 
 /* Waits (lock held) for the next batch: whole requests in arrival order, up to
- * max_batch images, at most max_delay_us after the first one is there. Requests past
- * their timeout are failed on the way. Returns the number of requests put in batch[]. */
+ * max_batch images, at most max_delay_us after the first one is there (or until the
+ * first one's timeout, if sooner). Requests past their timeout are failed on the way,
+ * including any that ran out while the batch filled. Returns the number of requests put
+ * in batch[]; 0 only when stopping with nothing left. */
 static size_t form_batch(serve_model *m, serve_req **batch, size_t *n_images)
 {
     serve_server *srv = m->srv;
@@ -213,22 +215,42 @@ static size_t form_batch(serve_model *m, serve_req **batch, size_t *n_images)
         if (r && n + r->n <= (size_t)o->max_batch) {
             pop(&m->ready_head, &m->ready_tail);
             if (k == 0) {
-                deadline = after_us(o->max_delay_us);
+                double left_us =
+                    (r->t_admit + (double)o->request_timeout_ms / 1e3 - serve_now()) * 1e6;
+                long wait = left_us < (double)o->max_delay_us ? (long)left_us + 1 : o->max_delay_us;
+                deadline = after_us(wait > 0 ? wait : 0);
             }
             batch[k++] = r;
             n += r->n;
             continue;
         }
-        if (k > 0 && (r || n == (size_t)o->max_batch || o->max_delay_us == 0)) {
-            break; /* full, or the next request would not fit */
-        }
-        if (srv->stopping) {
-            break;
-        }
         if (k == 0) {
+            if (srv->stopping) {
+                break;
+            }
             pthread_cond_wait(&m->wake, &srv->lock);
-        } else if (pthread_cond_timedwait(&m->wake, &srv->lock, &deadline) == ETIMEDOUT) {
-            break;
+            continue;
+        }
+        if (r || n == (size_t)o->max_batch || o->max_delay_us == 0 || srv->stopping ||
+            pthread_cond_timedwait(&m->wake, &srv->lock, &deadline) == ETIMEDOUT) {
+            /* Full, the next request would not fit, or the wait is over. Drop those whose
+             * time ran out meanwhile; if that is all of them, start again. */
+            size_t kept = 0;
+            double now = serve_now();
+            n = 0;
+            for (size_t j = 0; j < k; j++) {
+                if (expired(batch[j], now)) {
+                    fail_timeout_locked(batch[j]);
+                    finish_locked(batch[j]);
+                } else {
+                    n += batch[j]->n;
+                    batch[kept++] = batch[j];
+                }
+            }
+            k = kept;
+            if (k > 0 || srv->stopping) {
+                break;
+            }
         }
     }
     *n_images = n;

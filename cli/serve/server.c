@@ -215,12 +215,19 @@ static enum MHD_Result first_call(serve_server *srv, struct MHD_Connection *conn
     return MHD_YES;
 }
 
-/* Appends a piece of the body; MHD_NO (closing the connection) past --max-body-bytes. */
+/* Appends a piece of the body; MHD_NO (closing the connection) past --max-body-bytes,
+ * or when the body has taken longer than --request-timeout-ms to arrive (a client
+ * trickling it byte by byte would otherwise keep its connection for as long as it likes,
+ * the idle timeout counting only silence). */
 static enum MHD_Result take_body(serve_req *r, const char *data, size_t n)
 {
-    size_t max = (size_t)r->srv->opts->max_body;
+    const serve_opts *o = r->srv->opts;
+    size_t max = (size_t)o->max_body;
     if (n > max - r->size) {
         return MHD_NO; /* chunked, over the limit: stop reading */
+    }
+    if ((serve_now() - r->t_start) * 1e3 > (double)o->request_timeout_ms) {
+        return MHD_NO;
     }
     if (r->size + n > r->cap) {
         size_t cap = r->cap ? r->cap : 4096;
