@@ -214,6 +214,11 @@ check("metrics count successes per route",
       h.metric(after, "vitc_inference_request_success_total", M) is not None
       and 'route="embed"' in after)
 
+p = subprocess.run([h.VITC, "help", "serve"], capture_output=True, text=True, timeout=30)
+check("vitc help serve lists the routes and every option",
+      p.returncode == 0 and "/v2/models/NAME/infer" in p.stdout and all(
+          o in p.stdout for o in ("--max-batch", "--max-delay-us", "--max-queue", "--max-body-bytes",
+                                  "--request-timeout-ms", "--api-key-file", "--port", "--host")))
 rc = srv.stop()
 log = srv.log()
 check("SIGTERM: exit 0", rc == 0, rc)
