@@ -168,8 +168,9 @@ int serve_threads_start(serve_server *srv, char *msg, size_t msg_size);
 /* Stops and joins them; requests still queued are answered 503. */
 void serve_threads_stop(serve_server *srv);
 
-/* Queues an admitted request (srv->lock held): its images to the workers, or, when it
- * carries pixel_values, straight to its model's batcher. */
+/* Queues an admitted request (srv->lock held; already counted in model->admitted, its
+ * connection suspended): its images to the workers, or, when it carries pixel_values,
+ * straight to its model's batcher. */
 void serve_enqueue_locked(serve_req *r);
 
 /* Fails a request with status and message and hands it to a worker to answer
