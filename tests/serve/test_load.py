@@ -157,14 +157,14 @@ def client(k):
         try:
             r = requests.post(f"{U}/v2/models/{M}/embed", data=raw[i], timeout=60,
                               headers={"Connection": "close"})
-        except requests.exceptions.ConnectionError as e:
-            if "refused" in str(e):
-                with lock:
-                    refused[0] += 1
-                time.sleep(0.05)
-            else:
-                with lock:
-                    lost.append(repr(e)[:200])
+        except requests.exceptions.ConnectionError:
+            # Refused once the listener is closed, or reset when the listener closed with
+            # this connection still in the kernel's accept queue: the server never saw it.
+            # Whether a request the server did see was lost is read from its access log below
+            # (every logged request must have reached its client).
+            with lock:
+                refused[0] += 1
+            time.sleep(0.05)
             continue
         with lock:
             if r.status_code == 200 and np.array_equal(
@@ -191,7 +191,8 @@ logged = {c: len(re.findall(rf"POST /v2/models/{M}/embed model={M} status={c} ",
           for c in ("200", "503")}
 aborted = re.findall(r"status=\d+\(.*\)", log)
 print(f"sigterm: server logged {logged['200']} x 200, {logged['503']} x 503; clients got "
-      f"{got['200']} x 200, {got['503']} x 503; {refused[0]} refused after the listener closed",
+      f"{got['200']} x 200, {got['503']} x 503; {refused[0]} refused or reset unaccepted after the "
+      "listener closed",
       flush=True)
 check("SIGTERM under load: exit 0", rc == 0, rc)
 check("SIGTERM under load: every accepted request answered, none lost",
