@@ -81,7 +81,7 @@ const cli_command cli_cmd_serve = {
         "id or the directory's base name. The first line on stdout is the URL listened on.\n"
         "Routes (KServe v2 / Open Inference Protocol, as Triton serves it):\n"
         "  GET  /v2/health/live, /v2/health/ready, /v2, /metrics (Prometheus text)\n"
-        "  GET  /v2/models/NAME[/versions/1], /v2/models/NAME/ready\n"
+        "  GET  /v2/models/NAME[/versions/1], /v2/models/NAME/ready, /v2/models/NAME/stats\n"
         "  POST /v2/models/NAME/infer      inputs: 'images' BYTES [N] (JPEG/PNG) or\n"
         "                                  'pixel_values' FP32 [N,C,S,S]; outputs by name\n"
         "                                  (pooler_output, cls, last_hidden_state, logits,\n"

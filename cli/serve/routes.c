@@ -129,6 +129,8 @@ int serve_route_find(serve_server *srv, const char *method, const char *url, ser
             kind = SERVE_ROUTE_MODEL_META;
         } else if (strcmp(rest, "/ready") == 0) {
             kind = SERVE_ROUTE_MODEL_READY;
+        } else if (strcmp(rest, "/stats") == 0) {
+            kind = SERVE_ROUTE_MODEL_STATS;
         } else if (strcmp(rest, "/infer") == 0) {
             kind = SERVE_ROUTE_INFER;
         } else if (strcmp(rest, "/embed") == 0) {
@@ -189,9 +191,36 @@ static void model_meta(serve_req *r)
 static void server_meta(serve_req *r)
 {
     set_json(r, 200,
-             json_pack("{s:s, s:s, s:[s,s,s,s]}", "name", "vitc", "version", vitc_version(),
-                       "extensions", "binary_tensor_data", "model_repository", "statistics",
-                       "metrics"));
+             json_pack("{s:s, s:s, s:[s,s]}", "name", "vitc", "version", vitc_version(),
+                       "extensions", "binary_tensor_data", "statistics"));
+}
+
+/* Triton's statistics extension for one model: counts and nanosecond totals. The
+ * compute time is split as Triton splits it, with input and output copies counted as 0
+ * (they are part of compute_infer here). */
+static void model_stats(serve_req *r)
+{
+    serve_server *srv = r->srv;
+    pthread_mutex_lock(&srv->lock);
+    serve_model_metrics m = r->model->metrics;
+    pthread_mutex_unlock(&srv->lock);
+    uint64_t ok = 0, bad = 0;
+    for (int i = 0; i < SERVE_METRIC_ROUTES; i++) {
+        ok += m.success[i];
+        bad += m.failure[i];
+    }
+    json_t *stats = json_pack(
+        "{s:s, s:s, s:I, s:I, s:I, s:{s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, "
+        "s:{s:I, s:I}, s:{s:I, s:I}}}",
+        "name", r->model->name, "version", "1", "last_inference", (json_int_t)0, "inference_count",
+        (json_int_t)m.images, "execution_count", (json_int_t)m.batches, "inference_stats",
+        "success", "count", (json_int_t)ok, "ns", (json_int_t)(m.request_us * 1000), "fail",
+        "count", (json_int_t)bad, "ns", (json_int_t)0, "queue", "count", (json_int_t)ok, "ns",
+        (json_int_t)(m.queue_us * 1000), "compute_input", "count", (json_int_t)ok, "ns",
+        (json_int_t)0, "compute_infer", "count", (json_int_t)ok, "ns",
+        (json_int_t)(m.compute_us * 1000), "compute_output", "count", (json_int_t)ok, "ns",
+        (json_int_t)0);
+    set_json(r, 200, json_pack("{s:[o]}", "model_stats", stats));
 }
 
 static void metrics_text(serve_req *r)
@@ -558,6 +587,9 @@ int serve_route_handle(serve_req *r, void *connection)
         return 0;
     case SERVE_ROUTE_METRICS:
         metrics_text(r);
+        return 0;
+    case SERVE_ROUTE_MODEL_STATS:
+        model_stats(r);
         return 0;
     case SERVE_ROUTE_INFER:
     case SERVE_ROUTE_EMBED:

@@ -75,6 +75,7 @@ enum serve_route_kind {
     SERVE_ROUTE_SERVER_META,                /* GET /v2                                 */
     SERVE_ROUTE_MODEL_META,                 /* GET /v2/models/{name}[/versions/1]      */
     SERVE_ROUTE_MODEL_READY,                /* GET /v2/models/{name}/ready             */
+    SERVE_ROUTE_MODEL_STATS,                /* GET /v2/models/{name}/stats             */
     SERVE_ROUTE_METRICS,                    /* GET /metrics                            */
     SERVE_ROUTE_NO_MODEL,                   /* a /v2/models/ URL naming no model       */
     SERVE_ROUTE_NO_VERSION,                 /* a version other than 1                  */

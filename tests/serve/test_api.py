@@ -210,6 +210,11 @@ d_img = h.metric(after, "vitc_inference_count_total", M) - h.metric(before, "vit
 d_bat = h.metric(after, "vitc_inference_exec_count_total", M) - h.metric(before, "vitc_inference_exec_count_total", M)
 check(f"metrics: {d_img:.0f} images in {d_bat:.0f} batches (average > 1)",
       d_img == N and d_bat < d_img, (d_img, d_bat))
+st = S.get(f"{U}/v2/models/{M}/stats", timeout=30).json()["model_stats"][0]
+check("GET /v2/models/M/stats (Triton's statistics extension) counts images and batches",
+      st["name"] == M and st["inference_count"] == h.metric(after, "vitc_inference_count_total", M)
+      and st["execution_count"] == h.metric(after, "vitc_inference_exec_count_total", M)
+      and st["inference_stats"]["success"]["count"] > 0, st)
 check("metrics count successes per route",
       h.metric(after, "vitc_inference_request_success_total", M) is not None
       and 'route="embed"' in after)
