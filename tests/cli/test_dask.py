@@ -11,10 +11,13 @@ vitc really runs inside a worker. Nothing here times anything."""
 import io
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -195,6 +198,40 @@ def test_cli_on_a_scheduler(work, collection, client, reference):
     assert "\r" not in r.stderr  # no progress line off a terminal
     array, paths = vitc.dask.load(out)
     assert paths == reference[1] and same_bits(array, reference[0])
+
+
+def test_cli_interrupted_then_resumed(work, collection, client, reference):
+    inputs, listing = collection
+    out = work / "cli-interrupted"
+    cmd = [sys.executable, "-m", "vitc.dask", MODEL, *inputs, "--recursive", "--list", listing,
+           "-o", str(out), "--scheduler", client.scheduler.address, "--shard-size", "2",
+           "--batch", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # job.json appears once the workers have the model, just before the 122 shards run.
+        for _ in range(12000):
+            if (out / "job.json").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted; committed shards stay in %s: run the same command again" % out in err
+    assert not (out / "manifest.json").exists()
+    r = run_cli(*cmd)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"in 122 shards \(\d+ resumed\)", r.stderr), r.stderr
+    array, paths = vitc.dask.load(str(out))
+    assert paths == reference[1] and same_bits(array, reference[0])
+
+
+def test_default_client_is_a_local_cluster_on_every_core(work):
+    m = vitc.dask.embed(FIXTURES, MODEL, str(work / "default"), shard_size=5)
+    assert m["totals"]["rows"] == 17
+    assert {w["n_threads"] for w in m["run"]["workers"].values()} == {len(os.sched_getaffinity(0))}
 
 
 def test_progress_line():
@@ -413,3 +450,12 @@ def test_model_fails_to_load_on_workers(work, client):
     # Nothing stays loaded on the workers.
     plugins = client.run(lambda dask_worker: sorted(dask_worker.plugins))
     assert not [p for ps in plugins.values() for p in ps if p.startswith("vitc-model-")]
+
+
+def test_output_the_model_lacks(work, client):
+    out = work / "no-logits"
+    with pytest.raises(vitc.UnsupportedError, match="has no logits"):
+        vitc.dask.embed(FIXTURES, MODEL, str(out), client=client, output="logits")
+    assert not os.path.exists(out / "job.json")
+    with pytest.raises(vitc.InvalidArgumentError, match="output: expected one of"):
+        vitc.dask.embed(FIXTURES, MODEL, str(out), client=client, output="tokens")

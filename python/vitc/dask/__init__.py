@@ -54,8 +54,8 @@ def embed(inputs, model, out_dir, client=None, output=None, shard_size=1000, bat
       refused.
     client: a distributed.Client, a scheduler address ("tcp://host:8786",
       reached within timeout seconds), or None for the default client, else
-      a LocalCluster of one worker process with a thread per core, closed
-      afterwards.
+      a LocalCluster of one worker process running one shard at a time on
+      every core, closed afterwards.
     output: pooler_output, cls, last_hidden_state, logits or pixel_values
       (None: pooler_output when the model has a pooler, else cls).
     shard_size: consecutive inputs per shard (a task and its files); batch:

@@ -6,7 +6,6 @@ terminal, and exits 0 on success, 1 on failure (the cause on stderr), 2 on a
 usage error, 130 when interrupted (committed shards stay for the rerun)."""
 
 import argparse
-import os
 import sys
 import time
 
@@ -41,7 +40,7 @@ def _parser():
                    help="images per forward pass (default 8)")
     p.add_argument("--threads", metavar="N", type=int, default=None,
                    help="vitc compute threads per worker process (default: the worker's "
-                   "Dask thread count)")
+                   "Dask thread count; with --local, the cores divided among the N processes)")
     p.add_argument("--precision", metavar="P", default="fp32",
                    help="fp32, bf16, int8, fp16 or tf32 (default fp32)")
     p.add_argument("--device", metavar="D", default="cpu", help="cpu, cuda, cuda:N or auto")
@@ -96,17 +95,19 @@ def main(argv=None):
 
     import distributed
     import vitc.dask
+    from vitc.dask._job import available_cores
 
     client = cluster = None
     bar = Progress(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
     try:
         if args.local is not None:
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-                os.cpu_count() or 1
+            # One shard at a time per process, on its share of the cores.
             cluster = distributed.LocalCluster(
-                n_workers=args.local, threads_per_worker=max(1, cores // args.local),
-                processes=True, host="127.0.0.1", dashboard_address=None)
+                n_workers=args.local, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None)
             client = distributed.Client(cluster, set_as_default=False)
+            if args.threads is None:
+                args.threads = max(1, available_cores() // args.local)
         else:
             client = args.scheduler
         result = vitc.dask.embed(

@@ -165,13 +165,29 @@ def check_rerun(out_dir, job):
 # ---- Dask --------------------------------------------------------------------------------------
 
 
+def available_cores():
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _has_default_client():
+    try:
+        distributed.default_client()
+        return True
+    except ValueError:
+        return False
+
+
 def connect(client, timeout):
-    """(client, cluster we started or None) for embed()'s client argument."""
+    """(client, what to close when done: [client, cluster] we made, else []) for embed()'s
+    client argument."""
     if isinstance(client, distributed.Client):
-        return client, None
+        return client, []
     if isinstance(client, str):
         try:
-            return distributed.Client(client, timeout=timeout, set_as_default=False), None
+            c = distributed.Client(client, timeout=timeout, set_as_default=False)
+            return c, [c]
         except (OSError, TimeoutError) as e:
             raise ConnectionError("cannot reach the Dask scheduler at %s: %s" % (client, e)) \
                 from None
@@ -179,14 +195,15 @@ def connect(client, timeout):
         raise InvalidArgumentError("client: expected a distributed.Client, a scheduler address "
                                    "or None, not %s" % type(client).__name__)
     try:
-        return distributed.default_client(), None
+        return distributed.default_client(), []
     except ValueError:
         pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        os.cpu_count() or 1
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=cores, processes=True,
+    # One shard at a time (one Dask thread) on every core (vitc's threads: embed() passes
+    # threads_per_worker=cores for this cluster).
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                        host="127.0.0.1", dashboard_address=None)
-    return distributed.Client(cluster, set_as_default=False), cluster
+    c = distributed.Client(cluster, set_as_default=False)
+    return c, [c, cluster]
 
 
 def _load_on_workers(client, plugin, output, timeout):
@@ -317,7 +334,10 @@ def embed(inputs, model, out_dir, client=None, output=None, shard_size=1000, bat
     ready = {i: _files.committed(out_dir, i, len(part), skip_errors) for i, part in shards}
     pending = [(i, part) for i, part in shards if not ready[i]]
 
-    client, cluster = connect(client, timeout)
+    started_here = client is None and not _has_default_client()
+    client, owned = connect(client, timeout)
+    if started_here and threads_per_worker is None:
+        threads_per_worker = available_cores()
     plugin = _worker.ModelPlugin("vitc-model-" + secrets.token_hex(6), worker_model, precision,
                                  threads_per_worker, batch, device, worker_revision, cache_dir)
     try:
@@ -346,9 +366,8 @@ def embed(inputs, model, out_dir, client=None, output=None, shard_size=1000, bat
                                retries, on_shard)
     finally:
         _unregister(client, plugin.name)
-        if cluster is not None:
-            client.close()
-            cluster.close()
+        for thing in owned:
+            thing.close()
 
     # Every shard is committed: clear what dead writers left, then commit the job.
     for path in _files.stale_tmp_files(out_dir):
