@@ -621,7 +621,9 @@ static int run(const cli_command *cmd, int argc, char **argv)
     job.n_all = in.n;
     cli_inputs shard = shard_view(&in, job.shard, &job.shard_first);
     rc = write_outputs(&job, &shard);
-    if (interrupted) {
+    /* A signal that came after OUT was committed stopped nothing: the run succeeded, and dying
+     * of it would report an interruption while OUT is written. */
+    if (interrupted && rc != 0) {
         /* Everything is cleaned up: die of the signal, as the caller expects. */
         signal(interrupted, SIG_DFL);
         raise(interrupted);
