@@ -77,6 +77,14 @@ def list_inputs(inputs, recursive=False, list_file=None):
     return names
 
 
+def _names_digest(names):
+    """SHA-256 of the names as paths.txt lines, without building them all at once."""
+    h = hashlib.sha256()
+    for n in names:
+        h.update(os.fsencode(n) + b"\n")
+    return h.hexdigest()
+
+
 # ---- the model --------------------------------------------------------------------------------
 
 
@@ -324,7 +332,7 @@ def embed(inputs, model, out_dir, client=None, output=None, shard_size=1000, bat
     worker_model, worker_revision, record = model_identity(model, revision, cache_dir)
     job = {"format": _files.FORMAT, "model": record, "output": output, "precision": precision,
            "shard_size": shard_size, "n_inputs": len(names),
-           "inputs_sha256": hashlib.sha256(_files.lines_bytes(names)).hexdigest()}
+           "inputs_sha256": _names_digest(names)}
     manifest = check_rerun(out_dir, dict(job, skip_errors=skip_errors))
     if manifest is not None:
         return dict(manifest, run={"computed": [], "resumed": len(manifest["shards"])})
