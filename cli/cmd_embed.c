@@ -36,7 +36,8 @@ enum {
     OPT_QUIET,
     OPT_FORMAT,
     OPT_DEVICE,
-    OPT_PRECISION
+    OPT_PRECISION,
+    OPT_SHARD
 };
 
 static const cli_option options[] = {
@@ -60,6 +61,8 @@ static const cli_option options[] = {
                     "else npy."},
     [OPT_DEVICE] = {"device", 0, "D", CLI_DEVICE_HELP},
     [OPT_PRECISION] = {"precision", 0, "P", CLI_PRECISION_HELP},
+    [OPT_SHARD] = {"shard", 0, "K/N",
+                   "Embed only the K-th (1..N) of N contiguous slices of the inputs."},
 };
 
 static int run(const cli_command *cmd, int argc, char **argv);
@@ -90,7 +93,12 @@ const cli_command cli_cmd_embed = {
         "OUT.errors.txt (PATH<TAB>reason) and get no row; the exit status is 0 if any\n"
         "input was embedded, else 1. After a run without skipped inputs no OUT.errors.txt\n"
         "is left. A progress bar shows on stderr when it is a terminal; a one-line summary\n"
-        "goes to stderr; stdout stays empty.",
+        "goes to stderr; stdout stays empty.\n"
+        "--shard K/N: of the M inputs, listed and ordered as above, only the K-th of N\n"
+        "contiguous slices runs: inputs floor(M*(K-1)/N)+1 to floor(M*K/N), counted from 1.\n"
+        "N processes with K = 1..N cover every input exactly once, and their OUT files\n"
+        "concatenated in K order equal a run without --shard. A shard may be empty (N > M):\n"
+        "it writes an OUT with no rows.",
     .options = options,
     .n_options = (int)(sizeof options / sizeof options[0]),
     .run = run,
@@ -107,6 +115,11 @@ static const struct {
     {"logits", VITC_OUTPUT_LOGITS},
 };
 
+/* The K-th of N slices, as parsed from --shard K/N (n == 0: no sharding). */
+struct shard {
+    long k, n;
+};
+
 /* What one run needs besides the inputs. */
 struct job {
     const cli_command *cmd;
@@ -118,6 +131,9 @@ struct job {
     long batch, threads, workers;
     bool skip_errors, quiet;
     cli_target target;
+    struct shard shard; /* --shard K/N, or n == 0                          */
+    size_t shard_first; /* the index of the shard's first input among all  */
+    size_t n_all;       /* the inputs before sharding                      */
 };
 
 /* The signal that interrupted the run (SIGINT, SIGTERM), or 0. The loop stops at the next
@@ -138,6 +154,54 @@ static void catch_signal(int sig, struct sigaction *old)
     if (sigaction(sig, NULL, old) == 0 && old->sa_handler != SIG_IGN) {
         sigaction(sig, &sa, NULL);
     }
+}
+
+/* ---- sharding ---- */
+
+/* Parses "K/N" with 1 <= K <= N <= 1000000 (more than any job array runs). Returns 0 or
+ * CLI_EXIT_USAGE. */
+static int parse_shard(const cli_command *cmd, const char *text, struct shard *out)
+{
+    const long max = 1000000;
+    char *end = NULL;
+    long k = 0, n = 0;
+    errno = 0;
+    if (text[0] >= '0' && text[0] <= '9') {
+        k = strtol(text, &end, 10);
+    }
+    if (end && *end == '/' && end[1] >= '0' && end[1] <= '9') {
+        n = strtol(end + 1, &end, 10);
+    }
+    if (errno != 0 || !end || *end != '\0' || n < 1 || n > max || k < 1 || k > n) {
+        return cli_usage_error(cmd,
+                               "option '--shard': '%s' is not K/N with 1 <= K <= N <= %ld "
+                               "(K counts from 1)",
+                               text, max);
+    }
+    out->k = k;
+    out->n = n;
+    return 0;
+}
+
+/* floor(m * k / n) without overflow: m = q*n + r gives q*k + floor(r*k / n), r*k < 10^12. */
+static size_t shard_bound(size_t m, long k, long n)
+{
+    return m / (size_t)n * (size_t)k + m % (size_t)n * (size_t)k / (size_t)n;
+}
+
+/* Narrows all to the inputs of shard sh (all of them when sh.n is 0): a view into all's
+ * items that owns nothing (all keeps the items and the loaded .npy files and is what gets
+ * freed). *first is the index of the view's first input in all. */
+static cli_inputs shard_view(const cli_inputs *all, struct shard sh, size_t *first)
+{
+    cli_inputs view = *all;
+    *first = 0;
+    if (sh.n > 0) {
+        *first = shard_bound(all->n, sh.k - 1, sh.n);
+        view.items = all->items + *first;
+        view.n = shard_bound(all->n, sh.k, sh.n) - *first;
+    }
+    return view;
 }
 
 /* ---- output checks and sidecar files ---- */
@@ -285,6 +349,9 @@ static int embed_all(const struct job *job, const cli_inputs *in, vitc_array_wri
     size_t n_pv = vitc_output_size(job->model, VITC_OUTPUT_PIXEL_VALUES);
     size_t per_image = vitc_output_size(job->model, which);
     size_t max_batch = (size_t)job->batch < in->n ? (size_t)job->batch : in->n;
+    if (in->n == 0) {
+        return 0; /* an empty shard: OUT gets no rows */
+    }
     vitc_ctx *ctx = NULL;
     cli_pipeline *pipe = NULL;
     float *result = NULL;
@@ -412,7 +479,7 @@ static int write_outputs(const struct job *job, const cli_inputs *in)
     if (rc == 0) {
         rc = embed_all(job, in, w, paths.f, errors.f, &n_ok, &n_skipped);
     }
-    int none_read = rc == 0 && n_ok == 0;
+    int none_read = rc == 0 && n_ok == 0 && in->n > 0;
     if (none_read) {
         cli_error(cmd, "none of the %zu inputs could be read (see %s)", in->n, errors.path);
         rc = CLI_EXIT_FAIL;
@@ -441,7 +508,15 @@ static int write_outputs(const struct job *job, const cli_inputs *in)
         for (size_t i = 0; i < ndim_tail; i++) {
             fprintf(stderr, ", %zu", tail[i]);
         }
-        fprintf(stderr, "] float32 from %zu input%s\n", n_ok, n_ok == 1 ? "" : "s");
+        fprintf(stderr, "] float32 from %zu input%s", n_ok, n_ok == 1 ? "" : "s");
+        if (job->shard.n > 0 && in->n > 0) {
+            fprintf(stderr, " (shard %ld/%ld: inputs %zu to %zu of %zu)", job->shard.k,
+                    job->shard.n, job->shard_first + 1, job->shard_first + in->n, job->n_all);
+        } else if (job->shard.n > 0) {
+            fprintf(stderr, " (shard %ld/%ld: none of the %zu inputs)", job->shard.k, job->shard.n,
+                    job->n_all);
+        }
+        fputc('\n', stderr);
     }
     if (rc == 0 && n_skipped > 0) {
         cli_error(cmd, "warning: skipped %zu of %zu inputs (listed in %s)", n_skipped, in->n,
@@ -519,6 +594,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
          (rc = cli_parse_long(cmd, "workers", a.value[OPT_WORKERS], 0, 4096, &job.workers)) != 0) ||
         (rc = cli_target_parse(cmd, a.value[OPT_DEVICE], a.value[OPT_PRECISION], &job.target)) !=
             0 ||
+        (a.value[OPT_SHARD] && (rc = parse_shard(cmd, a.value[OPT_SHARD], &job.shard)) != 0) ||
         (rc = check_output_path(cmd, job.out)) != 0) {
         goto done;
     }
@@ -541,8 +617,13 @@ static int run(const cli_command *cmd, int argc, char **argv)
     if ((rc = cli_inputs_collect(cmd, a.pos + 1, a.n_pos - 1, &opts, model, &in)) != 0) {
         goto done;
     }
-    rc = write_outputs(&job, &in);
-    if (interrupted) {
+    /* Sharding slices the final, ordered list, so every K sees the same list and order. */
+    job.n_all = in.n;
+    cli_inputs shard = shard_view(&in, job.shard, &job.shard_first);
+    rc = write_outputs(&job, &shard);
+    /* A signal that came after OUT was committed stopped nothing: the run succeeded, and dying
+     * of it would report an interruption while OUT is written. */
+    if (interrupted && rc != 0) {
         /* Everything is cleaned up: die of the signal, as the caller expects. */
         signal(interrupted, SIG_DFL);
         raise(interrupted);

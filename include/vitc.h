@@ -287,6 +287,14 @@ VITC_API vitc_status vitc_forward(vitc_ctx *ctx, const float *pixel_values, size
 VITC_API vitc_status vitc_get_output(vitc_ctx *ctx, vitc_output which, float *out,
                                      size_t n_floats);
 
+/* The CPU threads a ctx computes its forward pass on, the calling thread
+ * included: n_threads as resolved at vitc_ctx_new (the params, else
+ * VITC_NUM_THREADS, else the available cores). It tells a caller whose
+ * environment may have set the count (VITC_NUM_THREADS in a job's workers)
+ * what the ctx really runs. 0 for a CUDA ctx or NULL. Thread-safe: reads
+ * only what vitc_ctx_new fixed. */
+VITC_API int vitc_ctx_n_threads(const vitc_ctx *ctx);
+
 /* The most device memory, in bytes, a CUDA ctx has held since it was made
  * (weights, activations, staging, workspace and captured forwards, as the
  * driver counts this process's use of the GPU). 0 for a CPU ctx or NULL. */

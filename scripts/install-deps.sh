@@ -16,6 +16,8 @@ if [ "${1:-}" = "--test" ]; then
     pkgs+=(python3-pytest python3-venv python3-pip python3-setuptools python3-wheel man-db)
     # vitc serve's tests: Python clients and the load generator.
     pkgs+=(python3-requests hey)
+    # vitc.dask's tests: a LocalCluster of Dask distributed (Debian 12: 2022.12.1).
+    pkgs+=(python3-distributed)
 fi
 # --bench: what bench/run_peers.sh runs the peers with (PyTorch, the ONNX export, OpenBLAS's
 # OpenMP build so torch's GEMMs share torch's threads, node + npm for onnxruntime-node).

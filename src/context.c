@@ -26,6 +26,7 @@ struct vitc_ctx {
     struct vitc_be *be;
     struct vitc_acts acts; /* activation buffers for max_batch images */
     size_t n_last;         /* images in the last forward; 0 when none  */
+    int n_threads;         /* the CPU backend's pool size; 0 for CUDA  */
     vitc_tap_fn tap;
     void *tap_user;
 };
@@ -141,6 +142,8 @@ vitc_status vitc_ctx_new(const vitc_model *model, const vitc_ctx_params *params,
         vitc_ctx_free(ctx);
         return s;
     }
+    /* Read back from the pool rather than copied from the request: what really runs. */
+    ctx->n_threads = p.backend == VITC_BACKEND_CUDA ? 0 : vitc_backend_cpu_n_threads(ctx->be);
     *out = ctx;
     return VITC_OK;
 }
@@ -155,6 +158,11 @@ void vitc_ctx_free(vitc_ctx *ctx)
     }
     vitc_backend_free(ctx->be);
     vitc_mem_free(ctx);
+}
+
+int vitc_ctx_n_threads(const vitc_ctx *ctx)
+{
+    return ctx ? ctx->n_threads : 0;
 }
 
 size_t vitc_ctx_device_memory(const vitc_ctx *ctx)

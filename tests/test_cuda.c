@@ -151,6 +151,7 @@ static void test_no_device_refusal(void)
     CHECK(vitc_ctx_device_time(ctx, NULL) == VITC_ERR_INVALID_ARG);
     CHECK(vitc_ctx_device_time(NULL, &ms) == VITC_ERR_INVALID_ARG);
     CHECK(vitc_ctx_device_memory(ctx) == 0 && vitc_ctx_device_memory(NULL) == 0);
+    CHECK(vitc_ctx_n_threads(ctx) >= 1);
     vitc_ctx_free(ctx);
     vitc_model_free(m);
 }
@@ -235,6 +236,7 @@ static void check_model(const char *dir, size_t pi, struct run *r)
         CHECK(vitc_ctx_device_time(ctx, &ms) == VITC_OK && ms > 0.0);
     }
     CHECK(vitc_ctx_device_memory(ctx) > 0);
+    CHECK(vitc_ctx_n_threads(ctx) == 0); /* no CPU thread pool */
     vitc_ctx_free(ctx);
     vitc_model_free(m);
 }

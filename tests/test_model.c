@@ -434,7 +434,16 @@ static void test_ctx_params(void)
     setenv("VITC_NUM_THREADS", "3", 1);
     ctx = NULL;
     CHECK(vitc_ctx_new(m, NULL, &ctx) == VITC_OK);
+    CHECKF(vitc_ctx_n_threads(ctx) == 3, "%d", vitc_ctx_n_threads(ctx));
     vitc_ctx_free(ctx);
+    /* An explicit n_threads wins over the environment. */
+    p = vitc_ctx_default_params();
+    p.n_threads = 2;
+    ctx = NULL;
+    CHECK(vitc_ctx_new(m, &p, &ctx) == VITC_OK);
+    CHECKF(vitc_ctx_n_threads(ctx) == 2, "%d", vitc_ctx_n_threads(ctx));
+    vitc_ctx_free(ctx);
+    CHECK(vitc_ctx_n_threads(NULL) == 0);
     if (saved_copy) {
         setenv("VITC_NUM_THREADS", saved_copy, 1);
     } else {

@@ -492,6 +492,18 @@ def test_close_and_context_manager():
         vitc.Model(IN21K).embed(pv[:1])  # freed by the collector
 
 
+def test_n_threads_is_what_the_ctx_runs(monkeypatch):
+    with vitc.Model(IN21K, threads=2) as m:
+        assert m.n_threads == 2
+    monkeypatch.setenv("VITC_NUM_THREADS", "3")  # read when threads is 0
+    with vitc.Model(IN21K) as m:
+        assert m.n_threads == 3
+    with vitc.Model(IN21K, threads=1) as m:
+        assert m.n_threads == 1
+    with pytest.raises(vitc.InvalidArgumentError, match="closed"):
+        m.n_threads
+
+
 def test_threads_share_a_model(in21k):
     import threading
     pv = fixture(IN21K, "inputs.pixel_values")

@@ -332,6 +332,15 @@ class Model:
         return dict(self._info)
 
     @property
+    def n_threads(self):
+        """The CPU threads the forward pass really runs on (threads as resolved
+        by the library: the argument, else $VITC_NUM_THREADS, else the
+        available cores); 0 on a GPU."""
+        with self._lock:
+            self._check_open()
+            return _lib.lib.vitc_ctx_n_threads(self._ctx)
+
+    @property
     def labels(self):
         """id2label as a list (LABEL_i where a label is unnamed); empty for a
         checkpoint without a classifier head."""
