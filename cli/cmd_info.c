@@ -114,10 +114,16 @@ static void print_text(const char *dir, const vitc_model *model, const vitc_mode
     } else {
         print_row("classifier", "none (use 'vitc embed')");
     }
-    if (p->do_resize) {
+    print_row("processor", "%s", p->processor ? p->processor : "ViTImageProcessor");
+    if (p->do_resize && p->shortest_edge > 0) {
+        print_row("resize", "shortest edge %d %s", p->shortest_edge, resample_name(p->resample));
+    } else if (p->do_resize) {
         print_row("resize", "%dx%d %s", p->width, p->height, resample_name(p->resample));
     } else {
         print_row("resize", "off");
+    }
+    if (p->do_center_crop) {
+        print_row("center_crop", "%dx%d", p->crop_width, p->crop_height);
     }
     if (p->do_rescale) {
         /* Show the usual 1/255 as such; the factor itself is printed exactly. */
@@ -145,6 +151,12 @@ static json_t *preprocess_json(const vitc_preprocess_params *p, int *ok)
     cli_json_put(o, "do_resize", json_boolean(p->do_resize), ok);
     cli_json_put(o, "height", json_integer(p->height), ok);
     cli_json_put(o, "width", json_integer(p->width), ok);
+    cli_json_put(o, "image_processor_type",
+                 json_string(p->processor ? p->processor : "ViTImageProcessor"), ok);
+    cli_json_put(o, "shortest_edge", json_integer(p->shortest_edge), ok);
+    cli_json_put(o, "do_center_crop", json_boolean(p->do_center_crop), ok);
+    cli_json_put(o, "crop_height", json_integer(p->crop_height), ok);
+    cli_json_put(o, "crop_width", json_integer(p->crop_width), ok);
     cli_json_put(o, "resample", json_integer(p->resample), ok);
     cli_json_put(o, "resample_name", json_string(resample_name(p->resample)), ok);
     cli_json_put(o, "do_rescale", json_boolean(p->do_rescale), ok);

@@ -97,7 +97,11 @@ typedef enum vitc_resample {
     VITC_RESAMPLE_HAMMING  = 5
 } vitc_resample;
 
-/* ViTImageProcessor's settings. Field names follow preprocessor_config.json. */
+/* An image processor's settings (transformers' ViTImageProcessor,
+ * DeiTImageProcessor, CLIPImageProcessor, BitImageProcessor and
+ * SiglipImageProcessor). Field names follow preprocessor_config.json. The
+ * steps, in order: resize (to height x width, or the short side to
+ * shortest_edge keeping the aspect ratio), center crop, rescale, normalize. */
 typedef struct vitc_preprocess_params {
     bool   do_resize;
     int    height, width;     /* size = {"height","width"} (or a bare int) */
@@ -108,15 +112,37 @@ typedef struct vitc_preprocess_params {
     double image_mean[3];
     double image_std[3];
     bool   do_convert_rgb;
+    /* Cropping processors (CLIP, Bit, DeiT). shortest_edge > 0: size is
+     * {"shortest_edge": N}, the short side becomes N and the long side
+     * floor(N * long / short), height and width are unused. */
+    int    shortest_edge;
+    bool   do_center_crop;    /* then crop_height x crop_width, centred     */
+    int    crop_height, crop_width;
+    const char *processor;    /* "ViTImageProcessor", "CLIPImageProcessor",
+                                 ... (static string; NULL: ViT's)           */
 } vitc_preprocess_params;
 
 /* ViTImageProcessor's defaults: resize to 224x224 bilinear, rescale 1/255,
  * normalize with mean = std = 0.5. */
 VITC_API vitc_preprocess_params vitc_preprocess_default_params(void);
 
-/* Reads a preprocessor_config.json. Absent fields keep the defaults above,
- * unknown fields are ignored. On failure *out is left unchanged. */
+/* Reads a preprocessor_config.json. The processor class comes from
+ * image_processor_type (or feature_extractor_type, "FeatureExtractor" read
+ * as "ImageProcessor"), else ViTImageProcessor; absent fields take that
+ * class's defaults, unknown fields are ignored. On failure *out is left
+ * unchanged. */
 VITC_API vitc_status vitc_preprocess_params_load(const char *path, vitc_preprocess_params *out);
+
+/* The size vitc_preprocess makes of an image of width x height, into
+ * *out_height / *out_width: the crop size, else the resize size, else the
+ * image's own. */
+VITC_API vitc_status vitc_preprocess_output_size(const vitc_preprocess_params *p, int width,
+                                                 int height, int *out_width, int *out_height);
+
+/* True when every image preprocesses to the same size (a crop, or a
+ * resize to height x width), given then in *out_height / *out_width. */
+VITC_API bool vitc_preprocess_fixed_size(const vitc_preprocess_params *p, int *out_width,
+                                         int *out_height);
 
 /* ---- Images --------------------------------------------------------------- */
 
@@ -152,9 +178,10 @@ VITC_API void vitc_image_free(vitc_image *img);
 VITC_API vitc_status vitc_image_resize(const vitc_image *src, int width, int height,
                                        int resample, vitc_image **out);
 
-/* Runs ViTImageProcessor on one image: resize, rescale, normalize, to CHW.
- * out: float32 [3, p->height, p->width] (or the image's own size when
- * do_resize is false); n_out is its length in floats and must match. */
+/* Runs the image processor on one image: resize, center crop, rescale,
+ * normalize, to CHW. out: float32 [3, H, W] with H x W from
+ * vitc_preprocess_output_size; n_out is its length in floats and must
+ * match. */
 VITC_API vitc_status vitc_preprocess(const vitc_preprocess_params *p, const vitc_image *img,
                                      float *out, size_t n_out);
 

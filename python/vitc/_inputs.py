@@ -200,13 +200,18 @@ def first_image_shape(item, params):
     """(3, H, W) of an image input's pixel_values, or the row's own shape."""
     if item.kind == "pixels":
         return tuple(item.value.shape)
-    if params.do_resize:
-        return (3, params.height, params.width)
+    w, h = ctypes.c_int(0), ctypes.c_int(0)
+    if _lib.lib.vitc_preprocess_fixed_size(ctypes.byref(params), ctypes.byref(w), ctypes.byref(h)):
+        return (3, h.value, w.value)
     if item.kind == "array":
         rgb = _rgb(item)
-        return (3, rgb.shape[0], rgb.shape[1])
-    img = _load_image(item)
-    try:
-        return (3, img.contents.height, img.contents.width)
-    finally:
-        _lib.lib.vitc_image_free(img)
+        iw, ih = rgb.shape[1], rgb.shape[0]
+    else:
+        img = _load_image(item)
+        try:
+            iw, ih = img.contents.width, img.contents.height
+        finally:
+            _lib.lib.vitc_image_free(img)
+    _lib.check(_lib.lib.vitc_preprocess_output_size(ctypes.byref(params), iw, ih, ctypes.byref(w),
+                                                    ctypes.byref(h)))
+    return (3, h.value, w.value)

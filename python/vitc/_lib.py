@@ -85,6 +85,11 @@ class PreprocessParams(ctypes.Structure):
         ("image_mean", c_double * 3),
         ("image_std", c_double * 3),
         ("do_convert_rgb", c_bool),
+        ("shortest_edge", c_int),
+        ("do_center_crop", c_bool),
+        ("crop_height", c_int),
+        ("crop_width", c_int),
+        ("processor", c_char_p),
     ]
 
 
@@ -175,6 +180,10 @@ _proto("vitc_image_load", c_int, c_char_p, ctypes.POINTER(ctypes.POINTER(Image))
 _proto("vitc_image_load_memory", c_int, c_void_p, c_size_t, c_char_p,
        ctypes.POINTER(ctypes.POINTER(Image)))
 _proto("vitc_image_free", None, ctypes.POINTER(Image))
+_proto("vitc_preprocess_output_size", c_int, ctypes.POINTER(PreprocessParams), c_int, c_int,
+       ctypes.POINTER(c_int), ctypes.POINTER(c_int))
+_proto("vitc_preprocess_fixed_size", c_bool, ctypes.POINTER(PreprocessParams),
+       ctypes.POINTER(c_int), ctypes.POINTER(c_int))
 _proto("vitc_preprocess", c_int, ctypes.POINTER(PreprocessParams), ctypes.POINTER(Image),
        _float_p, c_size_t)
 _proto("vitc_model_default_params", ModelParams)

@@ -26,7 +26,11 @@ _OUTPUTS = {
 def _params_dict(p):
     return {
         "do_resize": bool(p.do_resize),
-        "size": {"height": p.height, "width": p.width},
+        "image_processor_type": (p.processor or b"ViTImageProcessor").decode(),
+        "size": ({"shortest_edge": p.shortest_edge} if p.shortest_edge > 0
+                 else {"height": p.height, "width": p.width}),
+        "do_center_crop": bool(p.do_center_crop),
+        "crop_size": {"height": p.crop_height, "width": p.crop_width},
         "resample": p.resample,
         "do_rescale": bool(p.do_rescale),
         "rescale_factor": p.rescale_factor,
@@ -352,11 +356,15 @@ class Model:
         """Images are preprocessed to preprocessor_config.json's size, which must
         be the model's (as `vitc embed` checks)."""
         p, s = self._params, self._info["image_size"]
-        if p.do_resize and (p.height != s or p.width != s) and \
+        w, h = ctypes.c_int(0), ctypes.c_int(0)
+        fixed = _lib.lib.vitc_preprocess_fixed_size(ctypes.byref(p), ctypes.byref(w),
+                                                    ctypes.byref(h))
+        if fixed and (h.value != s or w.value != s) and \
                 any(it.kind != "pixels" for it in items):
             raise InvalidArgumentError(
-                "%s: preprocessor_config.json resizes to %dx%d but the model's image_size is %d"
-                % (self.path, p.width, p.height, s))
+                "%s: preprocessor_config.json %s %dx%d but the model's image_size is %d"
+                % (self.path, "crops to" if p.do_center_crop else "resizes to", w.value, h.value,
+                   s))
 
     def preprocess(self, images, recursive=False):
         """float32 [N, C, S, S] pixel_values for images, with this model's
