@@ -222,7 +222,7 @@ typedef struct vitc_model_info {
     int    image_size;
     int    patch_size;
     int    num_channels;
-    int    n_tokens;              /* 1 + (image_size / patch_size)^2        */
+    int    n_tokens;              /* n_prefix_tokens + (image_size / patch_size)^2 */
     double layer_norm_eps;
     bool   qkv_bias;
     const char *hidden_act;       /* "gelu", "gelu_new", "relu", ...        */
@@ -231,6 +231,18 @@ typedef struct vitc_model_info {
     uint64_t n_params;
     const char *file_dtype;       /* dtype stored in model.safetensors      */
     vitc_preprocess_params preprocess;
+    /* Appended for the ViT family (DeiT, CLIP): */
+    const char *family;           /* config.json's model_type: "vit", "deit",
+                                     "clip" (the vision tower of CLIPModel or
+                                     CLIPVisionModelWithProjection)          */
+    const char *pooling;          /* how pooler_output is made: "tanh dense",
+                                     "post-LayerNorm CLS" or "none"          */
+    int    n_prefix_tokens;       /* tokens before the patches: 1 CLS, 2 CLS +
+                                     distillation (DeiT)                     */
+    int    projection_dim;        /* image_embeds width, 0 without one      */
+    int    default_output;        /* (vitc_output) what `vitc embed` writes:
+                                     image_embeds (CLIP), pooler_output, or
+                                     cls                                     */
 } vitc_model_info;
 
 /* Loads a model directory in Hugging Face layout: config.json,
@@ -295,9 +307,14 @@ VITC_API void vitc_ctx_free(vitc_ctx *ctx);
 typedef enum vitc_output {
     VITC_OUTPUT_PIXEL_VALUES = 0, /* [N, C, S, S] the input                 */
     VITC_OUTPUT_LAST_HIDDEN_STATE, /* [N, T, D] after the final LayerNorm    */
-    VITC_OUTPUT_POOLER,           /* [N, D] tanh(dense(cls)), pooler models */
+    VITC_OUTPUT_POOLER,           /* [N, D] pooler_output: tanh(dense(cls)) for
+                                     ViT pooler models, post_layernorm(cls)
+                                     for CLIP                                */
     VITC_OUTPUT_CLS,              /* [N, D] last_hidden_state[:, 0]         */
-    VITC_OUTPUT_LOGITS            /* [N, num_labels], classifier models     */
+    VITC_OUTPUT_LOGITS,           /* [N, num_labels], classifier models;
+                                     DeiT distilled: the mean of its two heads */
+    VITC_OUTPUT_IMAGE_EMBEDS      /* [N, projection_dim] CLIP: visual_projection
+                                     of pooler_output (not L2-normalized)     */
 } vitc_output;
 
 /* Floats per image of an output, or 0 when the model does not have it. */

@@ -66,7 +66,8 @@ VITC_OK = 0
 TENSOR_MAX_DIMS = 8
 
 # vitc_output
-OUTPUT_PIXEL_VALUES, OUTPUT_LAST_HIDDEN_STATE, OUTPUT_POOLER, OUTPUT_CLS, OUTPUT_LOGITS = range(5)
+(OUTPUT_PIXEL_VALUES, OUTPUT_LAST_HIDDEN_STATE, OUTPUT_POOLER, OUTPUT_CLS, OUTPUT_LOGITS,
+ OUTPUT_IMAGE_EMBEDS) = range(6)
 # vitc_backend
 BACKEND_AUTO, BACKEND_CPU, BACKEND_CUDA = range(3)
 # vitc_precision, by the names the Python API takes
@@ -125,6 +126,11 @@ class ModelInfo(ctypes.Structure):
         ("n_params", c_uint64),
         ("file_dtype", c_char_p),
         ("preprocess", PreprocessParams),
+        ("family", c_char_p),
+        ("pooling", c_char_p),
+        ("n_prefix_tokens", c_int),
+        ("projection_dim", c_int),
+        ("default_output", c_int),
     ]
 
 

@@ -21,6 +21,7 @@ _OUTPUTS = {
     "pooler_output": _lib.OUTPUT_POOLER,
     "cls": _lib.OUTPUT_CLS,
     "logits": _lib.OUTPUT_LOGITS,
+    "image_embeds": _lib.OUTPUT_IMAGE_EMBEDS,
 }
 
 def _params_dict(p):
@@ -281,6 +282,11 @@ class Model:
             "qkv_bias": bool(info.qkv_bias),
             "hidden_act": info.hidden_act.decode(),
             "has_pooler": bool(info.has_pooler),
+            "family": (info.family or b"vit").decode(),
+            "pooling": (info.pooling or b"none").decode(),
+            "projection_dim": info.projection_dim,
+            "default_output": next((k for k, v in _OUTPUTS.items()
+                                    if v == info.default_output), "cls"),
             "num_labels": info.num_labels,
             "n_params": info.n_params,
             "file_dtype": info.file_dtype.decode(),
@@ -381,7 +387,7 @@ class Model:
         needs no image decoded."""
         self._check_open()
         if output is None:
-            output = "pooler_output" if self._info["has_pooler"] else "cls"
+            output = self._info["default_output"]
         if output not in _OUTPUTS:
             raise InvalidArgumentError("output: expected one of %s, not %r"
                                        % (", ".join(_OUTPUTS), output))
@@ -393,7 +399,8 @@ class Model:
                 self.path, self._info["architecture"], output))
         d, t = self._info["hidden_size"], self._info["n_tokens"]
         row = {"pixel_values": self._pixel_shape(), "last_hidden_state": (t, d),
-               "logits": (self._info["num_labels"],)}.get(output, (d,))
+               "logits": (self._info["num_labels"],),
+               "image_embeds": (self._info["projection_dim"],)}.get(output, (d,))
         return which, items, row
 
     def _run(self, which, batch, out):
