@@ -199,11 +199,75 @@ static void test_hostile(void)
     rmdir(dir);
 }
 
+/* Copies a fixture model into dir, with config.json or
+ * preprocessor_config.json replaced when text is given. */
+static void copy_model(const char *name, const char *dir, const char *config, const char *pp)
+{
+    const char *files[] = {"config.json", "preprocessor_config.json", "model.safetensors"};
+    for (int i = 0; i < 3; i++) {
+        char path[512];
+        size_t n = 0;
+        snprintf(path, sizeof path, "%s/%s/%s", DATA, name, files[i]);
+        unsigned char *bytes = test_read_file(path, &n);
+        const char *repl = i == 0 ? config : i == 1 ? pp : NULL;
+        if (repl) {
+            put(dir, files[i], repl, strlen(repl));
+        } else if (bytes) {
+            put(dir, files[i], bytes, n);
+        }
+        free(bytes);
+    }
+}
+
+static void remove_model(const char *dir)
+{
+    const char *files[] = {"config.json", "preprocessor_config.json", "model.safetensors"};
+    for (int i = 0; i < 3; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* A SwiGLU config whose sizes disagree with the file, and an input size
+ * that would interpolate the position table to an absurd grid. */
+static void test_hostile_sizes(void)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "%s/vitc_family_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    CHECK(mkdtemp(dir) != NULL);
+    vitc_model *m = NULL;
+    /* mlp_ratio 3 makes h' = 80: weights_in must be [160, 40], the file has [224, 40]. */
+    copy_model("dinov2-swiglu", dir,
+               "{\"model_type\": \"dinov2\", \"hidden_size\": 40, \"num_hidden_layers\": 2, "
+               "\"num_attention_heads\": 4, \"image_size\": 52, \"patch_size\": 4, "
+               "\"mlp_ratio\": 3, \"use_swiglu_ffn\": true}",
+               NULL);
+    CHECK(vitc_model_load(dir, NULL, &m) == VITC_ERR_FORMAT && m == NULL);
+    CHECKF(strstr(vitc_last_error(), "mlp.weights_in") && strstr(vitc_last_error(), "[160,40]"),
+           "%s", vitc_last_error());
+    copy_model("dinov2-swiglu", dir, "{\"model_type\": \"dinov2\", \"use_swiglu_ffn\": \"yes\"}",
+               NULL);
+    CHECK(vitc_model_load(dir, NULL, &m) == VITC_ERR_FORMAT);
+    CHECKF(strstr(vitc_last_error(), "use_swiglu_ffn") != NULL, "%s", vitc_last_error());
+    /* A crop of 4096 px with 4 px patches: 1024 x 1024 positions. */
+    copy_model("dinov2", dir, NULL,
+               "{\"image_processor_type\": \"BitImageProcessor\", \"size\": "
+               "{\"shortest_edge\": 4096}, \"crop_size\": 4096}");
+    CHECK(vitc_model_load(dir, NULL, &m) == VITC_ERR_UNSUPPORTED && m == NULL);
+    CHECKF(strstr(vitc_last_error(), "over the limit") && strstr(vitc_last_error(), "config.json"),
+           "%s", vitc_last_error());
+    remove_model(dir);
+}
+
 int main(void)
 {
     RUN(test_fp32);
     RUN(test_lowp);
     RUN(test_info);
     RUN(test_hostile);
+    RUN(test_hostile_sizes);
     return TEST_REPORT();
 }
