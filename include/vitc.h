@@ -208,6 +208,13 @@ typedef enum vitc_precision {
  * FP16 and TF32 are for a CUDA ctx; a CPU ctx refuses them. */
 typedef struct vitc_model_params {
     vitc_precision precision; /* default FP32 */
+    /* Input side in pixels, 0 for the checkpoint's own (config.json's
+     * image_size; for DINOv2 its processor's crop). Another size resizes the
+     * position embeddings as transformers 4.40.2's interpolate_pos_encoding
+     * does (ViT and DINOv2; DeiT, CLIP and SigLIP have none and refuse it)
+     * and sets the processor's output to that size. A multiple of
+     * patch_size. */
+    int image_size;
 } vitc_model_params;
 
 VITC_API vitc_model_params vitc_model_default_params(void);

@@ -780,22 +780,35 @@ static vitc_status explain_missing_weights(const char *dir, const char *st_path)
  * a crop size fails here and not in an hours-long attention. */
 #define MAX_INTERP_TOKENS 16384
 
-/* A family whose position table follows the input (DINOv2) takes the
- * processor's output size as its input: the crop (224 for the published
- * checkpoints, whose tables are for 518). */
+/* The input side: params->image_size when given (ViT and DINOv2 only: the
+ * families whose position table transformers 4.40.2 interpolates), else
+ * for a family whose table always follows the input (DINOv2) the
+ * processor's output size: the crop (224 for the published checkpoints,
+ * whose tables are for 518). The processor is then set to make that size. */
 static vitc_status set_input_size(struct vitc_model *m, const char *cfg_path)
 {
     struct vitc_config *c = &m->cfg;
-    int w = 0, h = 0;
-    if (!vitc_family_get(c->family)->interpolate ||
-        !vitc_preprocess_fixed_size(&m->info.preprocess, &w, &h) || w == c->image_size) {
+    vitc_preprocess_params *pp = &m->info.preprocess;
+    const struct vitc_family_desc *f = vitc_family_get(c->family);
+    int w = 0, h = 0, asked = m->params.image_size;
+    if (asked > 0 && asked != c->image_size && !f->interpolate && c->family != VITC_FAMILY_VIT) {
+        return vitc_error(VITC_ERR_UNSUPPORTED,
+                          "%s: image size %d: a %s model has no position-embedding "
+                          "interpolation (its image_size is %d)",
+                          cfg_path, asked, f->model_type, c->image_size);
+    }
+    if (asked > 0) {
+        w = h = asked;
+    } else if (!f->interpolate || !vitc_preprocess_fixed_size(pp, &w, &h)) {
+        return VITC_OK;
+    }
+    if (w == c->image_size && asked <= 0) {
         return VITC_OK;
     }
     if (w != h || w % c->patch_size != 0) {
         return vitc_error(VITC_ERR_UNSUPPORTED,
-                          "%s: the preprocessor's %dx%d output is not a square multiple of "
-                          "patch_size %d",
-                          cfg_path, w, h, c->patch_size);
+                          "%s: input %dx%d is not a square multiple of patch_size %d", cfg_path, w,
+                          h, c->patch_size);
     }
     long g = w / c->patch_size;
     if (g * g + c->n_prefix > MAX_INTERP_TOKENS) {
@@ -805,6 +818,17 @@ static vitc_status set_input_size(struct vitc_model *m, const char *cfg_path)
                           cfg_path, g, g, w, h, MAX_INTERP_TOKENS);
     }
     c->image_size = w;
+    if (asked > 0) {
+        /* The processor makes the asked size: its crop, or its resize. */
+        if (pp->do_center_crop) {
+            pp->crop_height = pp->crop_width = w;
+        }
+        if (pp->shortest_edge > 0) {
+            pp->shortest_edge = w;
+        } else {
+            pp->height = pp->width = w;
+        }
+    }
     return VITC_OK;
 }
 
@@ -917,6 +941,10 @@ vitc_status vitc_model_load(const char *dir, const vitc_model_params *params, vi
     if (params && ((unsigned)params->precision > VITC_PRECISION_TF32)) {
         return vitc_error(VITC_ERR_INVALID_ARG, "vitc_model_load: unknown precision %d",
                           (int)params->precision);
+    }
+    if (params && (params->image_size < 0 || params->image_size > 65535)) {
+        return vitc_error(VITC_ERR_INVALID_ARG, "vitc_model_load: image_size %d is not in 0..65535",
+                          params->image_size);
     }
     if (stat(dir, &sb) != 0) {
         return vitc_error(VITC_ERR_IO, "%s: cannot open model directory: %s", dir, strerror(errno));

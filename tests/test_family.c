@@ -17,8 +17,18 @@
 #define DATA "tests/data/family/models"
 
 /* Runs a model on its inputs and compares one output with expected.<name>. */
+static double run_sized(const char *name, vitc_precision prec, int image_size, const char *inputs,
+                        vitc_output which, const char *expected);
+
 static double run_output(const char *name, vitc_precision prec, vitc_output which,
                          const char *expected)
+{
+    return run_sized(name, prec, 0, "inputs.pixel_values.npy", which, expected);
+}
+
+/* The same at another input size, from another inputs file. */
+static double run_sized(const char *name, vitc_precision prec, int image_size, const char *inputs,
+                        vitc_output which, const char *expected)
 {
     char dir[256];
     snprintf(dir, sizeof dir, "%s/%s", DATA, name);
@@ -26,8 +36,9 @@ static double run_output(const char *name, vitc_precision prec, vitc_output whic
     vitc_ctx *ctx = NULL;
     vitc_model_params mp = vitc_model_default_params();
     mp.precision = prec;
+    mp.image_size = image_size;
     double diff = 1e9;
-    vitc_tensor *in = test_load_npy(dir, "inputs.pixel_values.npy");
+    vitc_tensor *in = test_load_npy(dir, inputs);
     vitc_tensor *ex = test_load_npy(dir, expected);
     vitc_ctx_params cp = vitc_ctx_default_params();
     cp.n_threads = 2;
@@ -92,6 +103,53 @@ static void test_fp32(void)
             run_output(checks[i].model, VITC_PRECISION_FP32, checks[i].which, checks[i].expected);
         printf("  fp32 %-17s %-32s max abs diff %.2e\n", checks[i].model, checks[i].expected, d);
         CHECKF(d <= 1e-4, "%s %s: max abs diff %g", checks[i].model, checks[i].expected, d);
+    }
+}
+
+/* ViT's interpolate_pos_encoding: the 4x4 table of a 32 px model resized
+ * for 48 px inputs (6x6 patches), as the library parameter asks; families
+ * without interpolation refuse it. */
+static void test_interpolate(void)
+{
+    const char *out[] = {"expected.48x48.last_hidden_state.npy",
+                         "expected.48x48.pooler_output.npy"};
+    const vitc_output which[] = {VITC_OUTPUT_LAST_HIDDEN_STATE, VITC_OUTPUT_POOLER};
+    for (int i = 0; i < 2; i++) {
+        double d = run_sized("vit-interpolate", VITC_PRECISION_FP32, 48,
+                             "inputs.48x48.pixel_values.npy", which[i], out[i]);
+        printf("  fp32 vit-interpolate 48x48 %-32s max abs diff %.2e\n", out[i], d);
+        CHECKF(d <= 1e-4, "%s: max abs diff %g", out[i], d);
+    }
+    vitc_model_params mp = vitc_model_default_params();
+    vitc_model *m = NULL;
+    mp.image_size = 48;
+    CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_OK);
+    if (m) {
+        const vitc_model_info *info = vitc_model_get_info(m);
+        CHECK(info->image_size == 48 && info->n_tokens == 37 && info->preprocess.height == 48 &&
+              info->preprocess.width == 48);
+        vitc_model_free(m);
+        m = NULL;
+    }
+    mp.image_size = 64;
+    CHECK(vitc_model_load(DATA "/clip", &mp, &m) == VITC_ERR_UNSUPPORTED && !m);
+    CHECKF(strstr(vitc_last_error(), "no position-embedding interpolation") != NULL, "%s",
+           vitc_last_error());
+    mp.image_size = 50;
+    CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_ERR_UNSUPPORTED && !m);
+    CHECKF(strstr(vitc_last_error(), "patch_size 8") != NULL, "%s", vitc_last_error());
+    mp.image_size = 8192;
+    CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_ERR_UNSUPPORTED && !m);
+    CHECKF(strstr(vitc_last_error(), "over the limit") != NULL, "%s", vitc_last_error());
+    mp.image_size = -1;
+    CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_ERR_INVALID_ARG && !m);
+    /* DINOv2 at another size than its processor's crop. */
+    mp.image_size = 40;
+    CHECK(vitc_model_load(DATA "/dinov2", &mp, &m) == VITC_OK);
+    if (m) {
+        CHECK(vitc_model_get_info(m)->n_tokens == 101 &&
+              vitc_model_get_info(m)->preprocess.crop_height == 40);
+        vitc_model_free(m);
     }
 }
 
@@ -266,6 +324,7 @@ int main(void)
 {
     RUN(test_fp32);
     RUN(test_lowp);
+    RUN(test_interpolate);
     RUN(test_info);
     RUN(test_hostile);
     RUN(test_hostile_sizes);

@@ -104,7 +104,7 @@ class Image(ctypes.Structure):
 
 
 class ModelParams(ctypes.Structure):
-    _fields_ = [("precision", c_int)]
+    _fields_ = [("precision", c_int), ("image_size", c_int)]
 
 
 class ModelInfo(ctypes.Structure):

@@ -224,13 +224,15 @@ class Model:
     "fp16", "tf32" or "int8" (what the library supports); threads: 0 for
     $VITC_NUM_THREADS or all cores; max_batch: images per forward pass;
     workers: threads decoding and preprocessing the images of a batch, 0 for
-    one per available core, 1 for none.
+    one per available core, 1 for none. image_size: another input side for
+    ViT and DINOv2 (position embeddings interpolated as transformers does,
+    images preprocessed to it); 0 for the checkpoint's own.
 
     The model is safe to share between threads (calls into the context are
     serialised); for parallel inference make one Model per thread."""
 
     def __init__(self, model, device="cpu", precision="fp32", threads=0, max_batch=8,
-                 workers=0, revision=None, cache_dir=None):
+                 workers=0, revision=None, cache_dir=None, image_size=0):
         self._model = None
         self._ctx = None
         self._pool = None
@@ -248,6 +250,7 @@ class Model:
 
         mp = _lib.lib.vitc_model_default_params()
         mp.precision = _lib.PRECISIONS[precision]
+        mp.image_size = int(image_size)
         handle = ctypes.c_void_p()
         _lib.check(_lib.lib.vitc_model_load(_lib.fspath_bytes(self.path), ctypes.byref(mp),
                                             ctypes.byref(handle)))

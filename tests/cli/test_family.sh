@@ -77,4 +77,15 @@ assert all(w in text for w in want), (want, text)
 print(", ".join(want))
 PY
 
+# ---- --image-size: ViT interpolates its position table, DeiT has no interpolation -----------
+
+expect_rc "classify deit-vit --image-size 48 on an image" 0 "$VITC" classify $F/deit-vit \
+    $IMG/photo_progressive.jpg --image-size 48 --top-k 1
+expect_rc "classify deit-distilled --image-size 48" 1 "$VITC" classify $F/deit-distilled \
+    $IMG/photo_progressive.jpg --image-size 48
+expect_err "DeiT refuses another size" "no position-embedding interpolation"
+expect_rc "classify deit-vit --image-size 50" 1 "$VITC" classify $F/deit-vit \
+    $IMG/photo_progressive.jpg --image-size 50
+expect_err "a size that is not a multiple of the patch" "patch_size 8"
+
 finish
