@@ -6,6 +6,7 @@
  * of the reference (the fixtures' fp32-vs-fp64 spread is <= 3e-6), each
  * max abs diff printed; bf16 / int8 within their bars; hostile files.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,75 @@ static void test_hostile_sizes(void)
     remove_model(dir);
 }
 
+/* The published family presets: written (random weights), loaded as their
+ * family with the published sizes, and run on one random image. */
+static void test_presets(void)
+{
+    static const struct {
+        const char *name, *family;
+        int tokens, out_dim;
+        unsigned long long params;
+        vitc_output def;
+    } want[] = {
+        {"dinov2-small", "dinov2", 257, 384, 22056192ull, VITC_OUTPUT_POOLER},
+        {"clip-vit-base-patch32", "clip", 50, 512, 87849216ull, VITC_OUTPUT_IMAGE_EMBEDS},
+        {"siglip-base-patch16-224", "siglip", 196, 768, 92884224ull, VITC_OUTPUT_POOLER},
+        {"deit-base-distilled-patch16-224", "deit", 198, 768, 87338192ull, VITC_OUTPUT_CLS},
+    };
+    char root[64];
+    snprintf(root, sizeof root, "%s/vitc_fpre_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    CHECK(mkdtemp(root) != NULL);
+    /* Each is 90-350 MB of weights: the plain run writes the smallest,
+     * VITC_EXTENDED=1 all of them. */
+    const char *ext = getenv("VITC_EXTENDED");
+    size_t n_presets = ext && strcmp(ext, "1") == 0 ? sizeof want / sizeof want[0] : 1;
+    for (size_t i = 0; i < n_presets; i++) {
+        char dir[128];
+        snprintf(dir, sizeof dir, "%s/m", root);
+        vitc_model *m = NULL;
+        vitc_ctx *ctx = NULL;
+        CHECKF(vitc_preset_write(dir, want[i].name, 1) == VITC_OK, "%s", vitc_last_error());
+        CHECKF(vitc_model_load(dir, NULL, &m) == VITC_OK, "%s: %s", want[i].name,
+               vitc_last_error());
+        if (m) {
+            const vitc_model_info *info = vitc_model_get_info(m);
+            CHECKF(strcmp(info->family, want[i].family) == 0 && info->n_tokens == want[i].tokens &&
+                       info->n_params == want[i].params &&
+                       info->default_output == (int)want[i].def && info->image_size == 224,
+                   "%s: %s, %d tokens, %llu params", want[i].name, info->family, info->n_tokens,
+                   (unsigned long long)info->n_params);
+            size_t n = vitc_output_size(m, VITC_OUTPUT_PIXEL_VALUES);
+            float *px = malloc(n * sizeof *px), out[1024];
+            test_fill(px, n, 1.0f);
+            vitc_ctx_params cp = vitc_ctx_default_params();
+            cp.max_batch = 1;
+            CHECK(vitc_ctx_new(m, &cp, &ctx) == VITC_OK);
+            CHECK(vitc_forward(ctx, px, 1) == VITC_OK);
+            CHECK(vitc_output_size(m, (vitc_output)info->default_output) ==
+                  (size_t)want[i].out_dim);
+            CHECK(vitc_get_output(ctx, (vitc_output)info->default_output, out,
+                                  (size_t)want[i].out_dim) == VITC_OK);
+            int finite = 1;
+            for (int k = 0; k < want[i].out_dim; k++) {
+                finite &= isfinite(out[k]);
+            }
+            CHECKF(finite, "%s: non-finite output", want[i].name);
+            free(px);
+            vitc_ctx_free(ctx);
+            vitc_model_free(m);
+        }
+        const char *files[] = {"config.json", "preprocessor_config.json", "model.safetensors"};
+        for (int k = 0; k < 3; k++) {
+            char path[256];
+            snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+            unlink(path);
+        }
+        rmdir(dir);
+    }
+    rmdir(root);
+}
+
 int main(void)
 {
     RUN(test_fp32);
@@ -328,5 +398,6 @@ int main(void)
     RUN(test_info);
     RUN(test_hostile);
     RUN(test_hostile_sizes);
+    RUN(test_presets);
     return TEST_REPORT();
 }
