@@ -78,8 +78,8 @@ struct vitc_backend_ops {
      * + pos, for n_prefix other than 1 (DeiT's CLS + distillation token).
      * prefix: (n_prefix, D) and pos: (n_prefix + Np, D) are model weights. */
     vitc_status (*assemble_prefix)(struct vitc_be *be, const float *patch_emb, const float *prefix,
-                                   size_t n_prefix, const float *pos, size_t n, size_t Np,
-                                   size_t D, float *x);
+                                   size_t n_prefix, const float *pos, size_t n, size_t Np, size_t D,
+                                   float *x);
 
     /* SwiGLU: y (rows, I) = silu(x[:, :I]) * x[:, I:], x: (rows, 2I). */
     vitc_status (*swiglu)(struct vitc_be *be, const float *x, float *y, size_t rows, size_t I);

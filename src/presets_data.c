@@ -494,7 +494,8 @@ static const struct vitc_preset presets[] = {
      .config_json = vitc_preset_config_dinov2_base,
      .preprocessor_json = vitc_preset_preprocessor_bit},
     {.name = "deit-base-distilled-patch16-224",
-     .about = "DeiT-B/16 distilled ImageNet-1k classifier (facebook/deit-base-distilled-patch16-224)",
+     .about =
+         "DeiT-B/16 distilled ImageNet-1k classifier (facebook/deit-base-distilled-patch16-224)",
      .published = true,
      .kind = VITC_PRESET_IMAGENET1K,
      .config_head = vitc_preset_head_deit_base_distilled,
