@@ -77,6 +77,18 @@ assert all(w in text for w in want), (want, text)
 print(", ".join(want))
 PY
 
+# ---- compare: CLIP's image_embeds among the rows -------------------------------------------
+
+expect_rc "compare clip bf16" 0 "$VITC" compare $F/clip $F/clip/inputs.pixel_values.npy \
+    --precision bf16 --json
+check "compare clip reports image_embeds" "$tmp/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+text = json.dumps(d)
+assert "image_embeds" in text and "pooler_output" in text, text[:400]
+print("rows: image_embeds and pooler_output present")
+PY
+
 # ---- --image-size: ViT interpolates its position table, DeiT has no interpolation -----------
 
 expect_rc "classify deit-vit --image-size 48 on an image" 0 "$VITC" classify $F/deit-vit \
