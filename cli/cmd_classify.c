@@ -19,7 +19,7 @@
 #include "rank.h"
 #include "target.h"
 
-enum { OPT_TOP_K, OPT_JSON, OPT_BATCH, OPT_THREADS, OPT_DEVICE, OPT_PRECISION };
+enum { OPT_TOP_K, OPT_JSON, OPT_BATCH, OPT_THREADS, OPT_DEVICE, OPT_PRECISION, OPT_IMAGE_SIZE };
 
 static const cli_option options[] = {
     [OPT_TOP_K] = {"top-k", 0, "K",
@@ -30,6 +30,9 @@ static const cli_option options[] = {
     [OPT_THREADS] = {"threads", 0, "N", "Worker threads, 0 = all cores (default 0)."},
     [OPT_DEVICE] = {"device", 0, "D", CLI_DEVICE_HELP},
     [OPT_PRECISION] = {"precision", 0, "P", CLI_PRECISION_HELP},
+    [OPT_IMAGE_SIZE] = {"image-size", 0, "S",
+                        "Run at S x S pixels: ViT and DINOv2 interpolate their position "
+                        "embeddings as transformers does; images are preprocessed to S."},
 };
 
 static int run(const cli_command *cmd, int argc, char **argv);
@@ -139,7 +142,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
     vitc_model *model = NULL;
     cli_inputs in = {0};
     json_t *json = NULL;
-    long top_k = 5, batch = 8, threads = 0;
+    long top_k = 5, batch = 8, threads = 0, image_size = 0;
     cli_target target;
 
     if (a.n_pos < 1) {
@@ -156,11 +159,14 @@ static int run(const cli_command *cmd, int argc, char **argv)
          (rc = cli_parse_long(cmd, "batch", a.value[OPT_BATCH], 1, 4096, &batch)) != 0) ||
         (a.value[OPT_THREADS] &&
          (rc = cli_parse_long(cmd, "threads", a.value[OPT_THREADS], 0, 4096, &threads)) != 0) ||
+        (a.value[OPT_IMAGE_SIZE] && (rc = cli_parse_long(cmd, "image-size", a.value[OPT_IMAGE_SIZE],
+                                                         1, 65535, &image_size)) != 0) ||
         (rc = cli_target_parse(cmd, a.value[OPT_DEVICE], a.value[OPT_PRECISION], &target)) != 0) {
         goto done;
     }
     vitc_model_params mp = vitc_model_default_params();
     mp.precision = target.precision;
+    mp.image_size = (int)image_size;
     if (cli_model_load(a.pos[0], &mp, &model) != VITC_OK) {
         rc = cli_fail(cmd);
         goto done;

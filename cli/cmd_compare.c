@@ -53,7 +53,8 @@ static const cli_option options[] = {
     [OPT_SEED] = {"seed", 0, "S", "Seed of the random inputs (default 0)."},
     [OPT_ONLY] = {"only", 0, "LIST",
                   "Compare only these outputs, comma separated: last_hidden_state, "
-                  "pooler_output, cls, logits (default: every one the model has)."},
+                  "pooler_output, cls, logits, image_embeds (default: every one the model "
+                  "has)."},
     [OPT_BATCH] = {"batch", 0, "N", "Images per forward pass, 1 to 4096 (default 8)."},
     [OPT_THREADS] = {"threads", 0, "N", "CPU threads, 0 = all cores (default 0)."},
     [OPT_JSON] = {"json", 0, NULL, "Print the report as a JSON object instead of the table."},
@@ -86,7 +87,7 @@ const cli_command cli_cmd_compare = {
         "image i the same whatever --batch), then each INPUT (an image, a directory of\n"
         "JPEG/PNG files or a .npy of pixel_values), preprocessed as 'vitc embed' does.\n"
         "One row per output the model has (last_hidden_state, pooler_output, cls,\n"
-        "logits), over every value of every image, in double, with r the reference\n"
+        "logits, image_embeds), over every value of every image, in double, with r the reference\n"
         "and t the target:\n"
         "  max_abs_diff, mean_abs_diff   of |t - r|\n"
         "  max_rel_diff, mean_rel_diff   of |t - r| / max(|r|, s), s = mean |r| over\n"
@@ -128,6 +129,7 @@ static const struct {
     {"pooler_output", VITC_OUTPUT_POOLER},
     {"cls", VITC_OUTPUT_CLS},
     {"logits", VITC_OUTPUT_LOGITS},
+    {"image_embeds", VITC_OUTPUT_IMAGE_EMBEDS},
 };
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 
@@ -215,7 +217,7 @@ static int parse_only(const cli_command *cmd, const char *text, int want[N_KINDS
         if (k == N_KINDS) {
             return cli_usage_error(cmd,
                                    "option '--only': unknown output '%.*s' (last_hidden_state, "
-                                   "pooler_output, cls, logits)",
+                                   "pooler_output, cls, logits, image_embeds)",
                                    (int)len, p);
         }
         want[k] = 1;
@@ -685,7 +687,9 @@ static int choose_rows(const cli_command *cmd, const vitc_model *model, struct r
                 continue;
             }
             cli_error(cmd, "%s: the checkpoint has no %s (%s)", r->model_arg,
-                      kinds[k].which == VITC_OUTPUT_LOGITS ? "classifier head" : "pooler",
+                      kinds[k].which == VITC_OUTPUT_LOGITS         ? "classifier head"
+                      : kinds[k].which == VITC_OUTPUT_IMAGE_EMBEDS ? "visual projection"
+                                                                   : "pooler",
                       kinds[k].name);
             return CLI_EXIT_FAIL;
         }

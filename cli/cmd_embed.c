@@ -43,8 +43,9 @@ enum {
 static const cli_option options[] = {
     [OPT_OUT] = {NULL, 'o', "OUT", "Write the result here (required). Replaced atomically."},
     [OPT_OUTPUT] = {"output", 0, "KIND",
-                    "pixel_values, last_hidden_state, pooler_output, cls or logits. Default: "
-                    "pooler_output if the model has a pooler, else cls."},
+                    "pixel_values, last_hidden_state, pooler_output, cls, logits or "
+                    "image_embeds. Default: image_embeds for CLIP, else pooler_output if the "
+                    "model has a pooler, else cls."},
     [OPT_BATCH] = {"batch", 0, "N", "Images per forward pass, 1 to 4096 (default 8)."},
     [OPT_THREADS] = {"threads", 0, "N", "Compute threads, 0 = all cores (default 0)."},
     [OPT_WORKERS] = {"workers", 0, "N",
@@ -84,6 +85,7 @@ const cli_command cli_cmd_embed = {
         "  pooler_output, cls  [N, hidden_size]\n"
         "  last_hidden_state   [N, tokens, hidden_size]\n"
         "  logits              [N, num_labels]  (classifier checkpoints)\n"
+        "  image_embeds        [N, projection_dim] (CLIP)\n"
         "  pixel_values        [N, C, S, S]     (preprocessing only, no forward pass)\n"
         "OUT.paths.txt lists the input of each row, one per line (PATH[i] for row i of a\n"
         "batched .npy). Rows are streamed to disk: memory does not grow with N.\n"
@@ -113,6 +115,7 @@ static const struct {
     {"pooler_output", VITC_OUTPUT_POOLER},
     {"cls", VITC_OUTPUT_CLS},
     {"logits", VITC_OUTPUT_LOGITS},
+    {"image_embeds", VITC_OUTPUT_IMAGE_EMBEDS},
 };
 
 /* The K-th of N slices, as parsed from --shard K/N (n == 0: no sharding). */
@@ -317,6 +320,9 @@ static size_t row_shape(const vitc_model_info *info, vitc_output which, size_t s
         return 2;
     case VITC_OUTPUT_LOGITS:
         shape[0] = (size_t)info->num_labels;
+        return 1;
+    case VITC_OUTPUT_IMAGE_EMBEDS:
+        shape[0] = (size_t)info->projection_dim;
         return 1;
     case VITC_OUTPUT_POOLER:
     case VITC_OUTPUT_CLS:
@@ -573,7 +579,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
         if (job.kind < 0) {
             rc = cli_usage_error(cmd,
                                  "option '--output': unknown output '%s' (pixel_values, "
-                                 "last_hidden_state, pooler_output, cls, logits)",
+                                 "last_hidden_state, pooler_output, cls, logits, image_embeds)",
                                  a.value[OPT_OUTPUT]);
             goto done;
         }
@@ -604,12 +610,14 @@ static int run(const cli_command *cmd, int argc, char **argv)
     }
     job.model = model;
     const vitc_model_info *info = vitc_model_get_info(model);
-    if (job.kind < 0) {
-        job.kind = info->has_pooler ? 2 : 3;
+    for (int k = 0; job.kind < 0 && k < (int)(sizeof kinds / sizeof kinds[0]); k++) {
+        job.kind = kinds[k].which == (vitc_output)info->default_output ? k : -1;
     }
     if (vitc_output_size(model, kinds[job.kind].which) == 0) {
         cli_error(cmd, "%s: the checkpoint has no %s (%s); choose another --output", a.pos[0],
-                  kinds[job.kind].which == VITC_OUTPUT_LOGITS ? "classifier head" : "pooler",
+                  kinds[job.kind].which == VITC_OUTPUT_LOGITS         ? "classifier head"
+                  : kinds[job.kind].which == VITC_OUTPUT_IMAGE_EMBEDS ? "visual projection"
+                                                                      : "pooler",
                   kinds[job.kind].name);
         rc = CLI_EXIT_FAIL;
         goto done;

@@ -88,7 +88,8 @@ static void print_text(const char *dir, const vitc_model *model, const vitc_mode
     print_row("image_size", "%d", m->image_size);
     print_row("patch_size", "%d", m->patch_size);
     print_row("num_channels", "%d", m->num_channels);
-    print_row("tokens", "%d (1 + %dx%d patches)", m->n_tokens, grid, grid);
+    print_row("family", "%s", m->family ? m->family : "vit");
+    print_row("tokens", "%d (%d + %dx%d patches)", m->n_tokens, m->n_prefix_tokens, grid, grid);
     print_row("hidden_act", "%s", m->hidden_act);
     print_row("layer_norm_eps", "%g", m->layer_norm_eps);
     print_row("qkv_bias", "%s", m->qkv_bias ? "true" : "false");
@@ -96,6 +97,10 @@ static void print_text(const char *dir, const vitc_model *model, const vitc_mode
               (double)m->n_params / 1e6);
     print_row("file_dtype", "%s", m->file_dtype);
     print_row("pooler", "%s", m->has_pooler ? "yes" : "no");
+    print_row("pooling", "%s", m->pooling ? m->pooling : "none");
+    if (m->projection_dim > 0) {
+        print_row("projection_dim", "%d (image_embeds)", m->projection_dim);
+    }
     if (m->num_labels > 0) {
         print_row("classifier", "%d labels", m->num_labels);
         printf("%-21s", "labels");
@@ -114,10 +119,16 @@ static void print_text(const char *dir, const vitc_model *model, const vitc_mode
     } else {
         print_row("classifier", "none (use 'vitc embed')");
     }
-    if (p->do_resize) {
+    print_row("processor", "%s", p->processor ? p->processor : "ViTImageProcessor");
+    if (p->do_resize && p->shortest_edge > 0) {
+        print_row("resize", "shortest edge %d %s", p->shortest_edge, resample_name(p->resample));
+    } else if (p->do_resize) {
         print_row("resize", "%dx%d %s", p->width, p->height, resample_name(p->resample));
     } else {
         print_row("resize", "off");
+    }
+    if (p->do_center_crop) {
+        print_row("center_crop", "%dx%d", p->crop_width, p->crop_height);
     }
     if (p->do_rescale) {
         /* Show the usual 1/255 as such; the factor itself is printed exactly. */
@@ -145,6 +156,12 @@ static json_t *preprocess_json(const vitc_preprocess_params *p, int *ok)
     cli_json_put(o, "do_resize", json_boolean(p->do_resize), ok);
     cli_json_put(o, "height", json_integer(p->height), ok);
     cli_json_put(o, "width", json_integer(p->width), ok);
+    cli_json_put(o, "image_processor_type",
+                 json_string(p->processor ? p->processor : "ViTImageProcessor"), ok);
+    cli_json_put(o, "shortest_edge", json_integer(p->shortest_edge), ok);
+    cli_json_put(o, "do_center_crop", json_boolean(p->do_center_crop), ok);
+    cli_json_put(o, "crop_height", json_integer(p->crop_height), ok);
+    cli_json_put(o, "crop_width", json_integer(p->crop_width), ok);
     cli_json_put(o, "resample", json_integer(p->resample), ok);
     cli_json_put(o, "resample_name", json_string(resample_name(p->resample)), ok);
     cli_json_put(o, "do_rescale", json_boolean(p->do_rescale), ok);
@@ -184,6 +201,9 @@ static json_t *to_json(const char *dir, const vitc_model *model, const vitc_mode
     cli_json_put(o, "parameters", json_integer((json_int_t)m->n_params), &ok);
     cli_json_put(o, "file_dtype", json_string(m->file_dtype), &ok);
     cli_json_put(o, "pooler", json_boolean(m->has_pooler), &ok);
+    cli_json_put(o, "family", json_string(m->family ? m->family : "vit"), &ok);
+    cli_json_put(o, "pooling", json_string(m->pooling ? m->pooling : "none"), &ok);
+    cli_json_put(o, "projection_dim", json_integer(m->projection_dim), &ok);
     cli_json_put(o, "num_labels", json_integer(m->num_labels), &ok);
     cli_json_put(o, "labels", labels, &ok);
     cli_json_put(o, "preprocess", preprocess_json(&m->preprocess, &ok), &ok);

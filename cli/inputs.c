@@ -292,11 +292,20 @@ static int check_image_path(const cli_command *cmd, const vitc_model_info *info)
                   info->num_channels);
         return CLI_EXIT_FAIL;
     }
-    if (pp->do_resize && (pp->height != info->image_size || pp->width != info->image_size)) {
+    int w = 0, h = 0;
+    if (vitc_preprocess_fixed_size(pp, &w, &h) &&
+        (h != info->image_size || w != info->image_size)) {
         cli_error(cmd,
-                  "preprocessor_config.json resizes to %dx%d but the model's image_size is "
+                  "preprocessor_config.json %s %dx%d but the model's image_size is "
                   "%d",
-                  pp->width, pp->height, info->image_size);
+                  pp->do_center_crop ? "crops to" : "resizes to", w, h, info->image_size);
+        return CLI_EXIT_FAIL;
+    }
+    if (pp->do_resize && pp->shortest_edge > 0 && !pp->do_center_crop) {
+        cli_error(cmd,
+                  "preprocessor_config.json resizes by the shortest edge without a center "
+                  "crop: images would not all be %dx%d",
+                  info->image_size, info->image_size);
         return CLI_EXIT_FAIL;
     }
     return 0;
@@ -420,7 +429,7 @@ int cli_input_pixels_msg(const cli_input *in, const vitc_model *model, float *ds
         snprintf(msg, msg_size, "%s", vitc_last_error());
         return -1;
     }
-    if (!info->preprocess.do_resize &&
+    if (!info->preprocess.do_resize && !info->preprocess.do_center_crop &&
         (img->width != info->image_size || img->height != info->image_size)) {
         snprintf(msg, msg_size,
                  "%s: image is %dx%d; the model takes %dx%d and its preprocessor_config.json "

@@ -163,6 +163,33 @@ def json_seeds():
     pp_edit("dup_key", text=json.dumps(pp)[:-1] + ', "size": 32}')
     pp_edit("deep_nesting", text='{"image_mean":' + "[" * 50000 + "]" * 50000 + "}")
     pp_edit("truncated", text=json.dumps(pp)[:30])
+    family_seeds()
+
+
+FAMILY = "tests/data/family"
+
+
+def family_seeds():
+    """The ViT family's configs and processors, and the fields they add."""
+    for name in ("clip", "clip-vision-proj", "siglip", "dinov2", "dinov2-swiglu", "deit-distilled"):
+        with open(os.path.join(FAMILY, "models", name, "config.json")) as f:
+            put("config", "family_" + name + ".json", f.read())
+        with open(os.path.join(FAMILY, "models", name, "preprocessor_config.json")) as f:
+            put("preprocess_config", "family_" + name + ".json", f.read())
+    put("config", "family_vision_config_list", '{"model_type": "clip", "vision_config": [1]}')
+    put("config", "family_swiglu_ratio", '{"model_type": "dinov2", "use_swiglu_ffn": true, '
+        '"mlp_ratio": 1e30}')
+    put("config", "family_swiglu_tiny", '{"model_type": "dinov2", "use_swiglu_ffn": true, '
+        '"hidden_size": 1, "num_attention_heads": 1, "mlp_ratio": 0.1}')
+    put("config", "family_siglip_nested", '{"model_type": "siglip", "vision_config": '
+        '{"hidden_size": 8, "num_attention_heads": 2, "patch_size": 4, "image_size": 8}}')
+    put("preprocess_config", "family_siglip_int_size",
+        '{"image_processor_type": "SiglipImageProcessor", "size": 32}')
+    put("preprocess_config", "family_clip_crop_bad",
+        '{"image_processor_type": "CLIPImageProcessor", "crop_size": {"height": 0, "width": 3}}')
+    put("preprocess_config", "family_fe_long",
+        '{"feature_extractor_type": "' + "X" * 300 + 'FeatureExtractor"}')
+    put("preprocess_config", "family_unknown", '{"image_processor_type": "BeitImageProcessor"}')
 
 
 # ---- .npy ---------------------------------------------------------------------------------------

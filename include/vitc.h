@@ -97,7 +97,11 @@ typedef enum vitc_resample {
     VITC_RESAMPLE_HAMMING  = 5
 } vitc_resample;
 
-/* ViTImageProcessor's settings. Field names follow preprocessor_config.json. */
+/* An image processor's settings (transformers' ViTImageProcessor,
+ * DeiTImageProcessor, CLIPImageProcessor, BitImageProcessor and
+ * SiglipImageProcessor). Field names follow preprocessor_config.json. The
+ * steps, in order: resize (to height x width, or the short side to
+ * shortest_edge keeping the aspect ratio), center crop, rescale, normalize. */
 typedef struct vitc_preprocess_params {
     bool   do_resize;
     int    height, width;     /* size = {"height","width"} (or a bare int) */
@@ -108,15 +112,37 @@ typedef struct vitc_preprocess_params {
     double image_mean[3];
     double image_std[3];
     bool   do_convert_rgb;
+    /* Cropping processors (CLIP, Bit, DeiT). shortest_edge > 0: size is
+     * {"shortest_edge": N}, the short side becomes N and the long side
+     * floor(N * long / short), height and width are unused. */
+    int    shortest_edge;
+    bool   do_center_crop;    /* then crop_height x crop_width, centred     */
+    int    crop_height, crop_width;
+    const char *processor;    /* "ViTImageProcessor", "CLIPImageProcessor",
+                                 ... (static string; NULL: ViT's)           */
 } vitc_preprocess_params;
 
 /* ViTImageProcessor's defaults: resize to 224x224 bilinear, rescale 1/255,
  * normalize with mean = std = 0.5. */
 VITC_API vitc_preprocess_params vitc_preprocess_default_params(void);
 
-/* Reads a preprocessor_config.json. Absent fields keep the defaults above,
- * unknown fields are ignored. On failure *out is left unchanged. */
+/* Reads a preprocessor_config.json. The processor class comes from
+ * image_processor_type (or feature_extractor_type, "FeatureExtractor" read
+ * as "ImageProcessor"), else ViTImageProcessor; absent fields take that
+ * class's defaults, unknown fields are ignored. On failure *out is left
+ * unchanged. */
 VITC_API vitc_status vitc_preprocess_params_load(const char *path, vitc_preprocess_params *out);
+
+/* The size vitc_preprocess makes of an image of width x height, into
+ * *out_height / *out_width: the crop size, else the resize size, else the
+ * image's own. */
+VITC_API vitc_status vitc_preprocess_output_size(const vitc_preprocess_params *p, int width,
+                                                 int height, int *out_width, int *out_height);
+
+/* True when every image preprocesses to the same size (a crop, or a
+ * resize to height x width), given then in *out_height / *out_width. */
+VITC_API bool vitc_preprocess_fixed_size(const vitc_preprocess_params *p, int *out_width,
+                                         int *out_height);
 
 /* ---- Images --------------------------------------------------------------- */
 
@@ -152,9 +178,10 @@ VITC_API void vitc_image_free(vitc_image *img);
 VITC_API vitc_status vitc_image_resize(const vitc_image *src, int width, int height,
                                        int resample, vitc_image **out);
 
-/* Runs ViTImageProcessor on one image: resize, rescale, normalize, to CHW.
- * out: float32 [3, p->height, p->width] (or the image's own size when
- * do_resize is false); n_out is its length in floats and must match. */
+/* Runs the image processor on one image: resize, center crop, rescale,
+ * normalize, to CHW. out: float32 [3, H, W] with H x W from
+ * vitc_preprocess_output_size; n_out is its length in floats and must
+ * match. */
 VITC_API vitc_status vitc_preprocess(const vitc_preprocess_params *p, const vitc_image *img,
                                      float *out, size_t n_out);
 
@@ -181,6 +208,13 @@ typedef enum vitc_precision {
  * FP16 and TF32 are for a CUDA ctx; a CPU ctx refuses them. */
 typedef struct vitc_model_params {
     vitc_precision precision; /* default FP32 */
+    /* Input side in pixels, 0 for the checkpoint's own (config.json's
+     * image_size; for DINOv2 its processor's crop). Another size resizes the
+     * position embeddings as transformers 4.40.2's interpolate_pos_encoding
+     * does (ViT and DINOv2; DeiT, CLIP and SigLIP have none and refuse it)
+     * and sets the processor's output to that size. A multiple of
+     * patch_size. */
+    int image_size;
 } vitc_model_params;
 
 VITC_API vitc_model_params vitc_model_default_params(void);
@@ -195,7 +229,7 @@ typedef struct vitc_model_info {
     int    image_size;
     int    patch_size;
     int    num_channels;
-    int    n_tokens;              /* 1 + (image_size / patch_size)^2        */
+    int    n_tokens;              /* n_prefix_tokens + (image_size / patch_size)^2 */
     double layer_norm_eps;
     bool   qkv_bias;
     const char *hidden_act;       /* "gelu", "gelu_new", "relu", ...        */
@@ -204,6 +238,18 @@ typedef struct vitc_model_info {
     uint64_t n_params;
     const char *file_dtype;       /* dtype stored in model.safetensors      */
     vitc_preprocess_params preprocess;
+    /* Appended for the ViT family (DeiT, CLIP): */
+    const char *family;           /* config.json's model_type: "vit", "deit",
+                                     "clip" (the vision tower of CLIPModel or
+                                     CLIPVisionModelWithProjection)          */
+    const char *pooling;          /* how pooler_output is made: "tanh dense",
+                                     "post-LayerNorm CLS" or "none"          */
+    int    n_prefix_tokens;       /* tokens before the patches: 1 CLS, 2 CLS +
+                                     distillation (DeiT)                     */
+    int    projection_dim;        /* image_embeds width, 0 without one      */
+    int    default_output;        /* (vitc_output) what `vitc embed` writes:
+                                     image_embeds (CLIP), pooler_output, or
+                                     cls                                     */
 } vitc_model_info;
 
 /* Loads a model directory in Hugging Face layout: config.json,
@@ -268,9 +314,14 @@ VITC_API void vitc_ctx_free(vitc_ctx *ctx);
 typedef enum vitc_output {
     VITC_OUTPUT_PIXEL_VALUES = 0, /* [N, C, S, S] the input                 */
     VITC_OUTPUT_LAST_HIDDEN_STATE, /* [N, T, D] after the final LayerNorm    */
-    VITC_OUTPUT_POOLER,           /* [N, D] tanh(dense(cls)), pooler models */
+    VITC_OUTPUT_POOLER,           /* [N, D] pooler_output: tanh(dense(cls)) for
+                                     ViT pooler models, post_layernorm(cls)
+                                     for CLIP                                */
     VITC_OUTPUT_CLS,              /* [N, D] last_hidden_state[:, 0]         */
-    VITC_OUTPUT_LOGITS            /* [N, num_labels], classifier models     */
+    VITC_OUTPUT_LOGITS,           /* [N, num_labels], classifier models;
+                                     DeiT distilled: the mean of its two heads */
+    VITC_OUTPUT_IMAGE_EMBEDS      /* [N, projection_dim] CLIP: visual_projection
+                                     of pooler_output (not L2-normalized)     */
 } vitc_output;
 
 /* Floats per image of an output, or 0 when the model does not have it. */

@@ -74,6 +74,24 @@ struct vitc_backend_ops {
     vitc_status (*assemble_tokens)(struct vitc_be *be, const float *patch_emb, const float *cls,
                                    const float *pos, size_t n, size_t Np, size_t D, float *x);
 
+    /* x: (n * (n_prefix + Np), D) = [prefix rows; patch_emb of each image]
+     * + pos, for n_prefix other than 1 (DeiT's CLS + distillation token).
+     * prefix: (n_prefix, D) and pos: (n_prefix + Np, D) are model weights. */
+    vitc_status (*assemble_prefix)(struct vitc_be *be, const float *patch_emb, const float *prefix,
+                                   size_t n_prefix, const float *pos, size_t n, size_t Np, size_t D,
+                                   float *x);
+
+    /* SwiGLU: y (rows, I) = silu(x[:, :I]) * x[:, I:], x: (rows, 2I). */
+    vitc_status (*swiglu)(struct vitc_be *be, const float *x, float *y, size_t rows, size_t I);
+
+    /* Attention pooling: query q (n_heads * head_dim, backend memory) shared
+     * by the n_images, keys and values kv (n_images * n_tokens, 2 * n_heads
+     * * head_dim) rows k | v; out: (n_images, n_heads * head_dim). See
+     * vitc_kernels_attention_pool. */
+    vitc_status (*attention_pool)(struct vitc_be *be, const float *q, const float *kv, float *out,
+                                  size_t n_images, size_t n_tokens, size_t n_heads,
+                                  size_t head_dim);
+
     /* out[i] = x[i * stride] for i < n_rows: x rows of `cols` floats, e.g.
      * the CLS row of each image (stride = n_tokens). out: (n_rows, cols). */
     vitc_status (*gather_rows)(struct vitc_be *be, const float *x, size_t stride, size_t n_rows,

@@ -191,6 +191,14 @@ vitc_status vitc_model_prepare_weights(struct vitc_model *m)
         (s = prepare_linear(name, st, VITC_PRECISION_FP32, &w->pooler)) == VITC_OK) {
         s = prepare_linear(name, st, VITC_PRECISION_FP32, &w->classifier);
     }
+    if (s == VITC_OK &&
+        (s = prepare_linear(name, st, VITC_PRECISION_FP32, &w->distill)) == VITC_OK) {
+        s = prepare_linear(name, st, VITC_PRECISION_FP32, &w->projection);
+    }
+    struct vitc_linear *head[] = {&w->head_kv, &w->head_out, &w->head_fc1, &w->head_fc2};
+    for (size_t i = 0; s == VITC_OK && i < sizeof head / sizeof head[0]; i++) {
+        s = prepare_linear(name, st, VITC_PRECISION_FP32, head[i]);
+    }
     if (s != VITC_OK) {
         vitc_model_unprepare_weights(m);
     } else if (st) {
@@ -211,6 +219,12 @@ void vitc_model_unprepare_weights(struct vitc_model *m)
     }
     unprepare_linear(&w->pooler);
     unprepare_linear(&w->classifier);
+    unprepare_linear(&w->distill);
+    unprepare_linear(&w->projection);
+    unprepare_linear(&w->head_kv);
+    unprepare_linear(&w->head_out);
+    unprepare_linear(&w->head_fc1);
+    unprepare_linear(&w->head_fc2);
 }
 
 /* ---- memory ---- */
@@ -462,6 +476,35 @@ static vitc_status cpu_assemble_tokens(struct vitc_be *be, const float *patch_em
     return VITC_OK;
 }
 
+static vitc_status cpu_assemble_prefix(struct vitc_be *be, const float *patch_emb,
+                                       const float *prefix, size_t n_prefix, const float *pos,
+                                       size_t n, size_t Np, size_t D, float *x)
+{
+    vitc_kernels_assemble_prefix(patch_emb, prefix, n_prefix, pos, n, Np, D, x);
+    return VITC_OK;
+}
+
+static vitc_status cpu_swiglu(struct vitc_be *be, const float *x, float *y, size_t rows, size_t I)
+{
+    vitc_kernels_swiglu(x, y, rows, I);
+    return VITC_OK;
+}
+
+/* One query per image: a few thousand multiply-adds, run on the calling
+ * thread with its scratch. */
+static vitc_status cpu_attention_pool(struct vitc_be *be, const float *q, const float *kv,
+                                      float *out, size_t n_images, size_t n_tokens, size_t n_heads,
+                                      size_t head_dim)
+{
+    struct cpu_backend *b = cpu(be);
+    if (n_tokens > b->work_floats) {
+        return vitc_error(VITC_ERR_BACKEND, "cpu backend: attention pooling over %zu tokens",
+                          n_tokens);
+    }
+    vitc_kernels_attention_pool(q, kv, out, n_images, n_tokens, n_heads, head_dim, b->work);
+    return VITC_OK;
+}
+
 static vitc_status cpu_gather_rows(struct vitc_be *be, const float *x, size_t stride, size_t n_rows,
                                    size_t cols, float *out)
 {
@@ -494,6 +537,9 @@ static const struct vitc_backend_ops cpu_ops = {
     .attention = cpu_attention,
     .patch_unfold = cpu_patch_unfold,
     .assemble_tokens = cpu_assemble_tokens,
+    .assemble_prefix = cpu_assemble_prefix,
+    .swiglu = cpu_swiglu,
+    .attention_pool = cpu_attention_pool,
     .gather_rows = cpu_gather_rows,
 };
 

@@ -504,6 +504,52 @@ static vitc_status cuda_assemble_tokens(struct vitc_be *be, const float *patch_e
     return VITC_OK;
 }
 
+static vitc_status cuda_assemble_prefix(struct vitc_be *be, const float *patch_emb,
+                                        const float *prefix, size_t n_prefix, const float *pos,
+                                        size_t n, size_t Np, size_t D, float *x)
+{
+    struct cuda_backend *b = cu(be);
+    const float *dc =
+        n_prefix ? static_cast<const float *>(weight(b, prefix, VITC_CUDA_W_VECTOR)) : NULL;
+    const float *dp = static_cast<const float *>(weight(b, pos, VITC_CUDA_W_VECTOR));
+    if ((n_prefix && !dc) || !dp) {
+        return missing_weight("the prefix tokens or position embeddings");
+    }
+    if (enqueue(b)) {
+        CU_TRY(vitc_cuda_assemble_prefix(b->stream, b->dtype, patch_emb, dc, n_prefix, dp, n, Np,
+                                         D, x),
+               "token assembly");
+    }
+    return VITC_OK;
+}
+
+static vitc_status cuda_swiglu(struct vitc_be *be, const float *x, float *y, size_t rows,
+                               size_t I)
+{
+    struct cuda_backend *b = cu(be);
+    if (enqueue(b)) {
+        CU_TRY(vitc_cuda_swiglu(b->stream, b->dtype, x, y, rows, I), "swiglu");
+    }
+    return VITC_OK;
+}
+
+static vitc_status cuda_attention_pool(struct vitc_be *be, const float *q, const float *kv,
+                                       float *out, size_t n_images, size_t n_tokens,
+                                       size_t n_heads, size_t head_dim)
+{
+    struct cuda_backend *b = cu(be);
+    const float *dq = static_cast<const float *>(weight(b, q, VITC_CUDA_W_VECTOR));
+    if (!dq) {
+        return missing_weight("the attention-pooling query");
+    }
+    if (enqueue(b)) {
+        CU_TRY(vitc_cuda_attention_pool(b->stream, b->dtype, dq, kv, out, n_images, n_tokens,
+                                        n_heads, head_dim),
+               "attention pooling");
+    }
+    return VITC_OK;
+}
+
 static vitc_status cuda_gather_rows(struct vitc_be *be, const float *x, size_t stride,
                                     size_t n_rows, size_t cols, float *out)
 {
@@ -724,6 +770,9 @@ static const struct vitc_backend_ops cuda_ops = {
     .attention = cuda_attention,
     .patch_unfold = cuda_patch_unfold,
     .assemble_tokens = cuda_assemble_tokens,
+    .assemble_prefix = cuda_assemble_prefix,
+    .swiglu = cuda_swiglu,
+    .attention_pool = cuda_attention_pool,
     .gather_rows = cuda_gather_rows,
     .forward_begin = cuda_forward_begin,
     .forward_end = cuda_forward_end,
@@ -876,7 +925,7 @@ vitc_status vitc_backend_cuda_new(const struct vitc_model *m, int device, size_t
     }
     size_t g = (size_t)(c->image_size / c->patch_size);
     size_t hd = (size_t)(c->hidden_size / c->num_attention_heads);
-    if (vitc_cuda_attn_plan(g * g + 1, hd, &attn) != 0 || max_batch > 65535 ||
+    if (vitc_cuda_attn_plan(g * g + (size_t)c->n_prefix, hd, &attn) != 0 || max_batch > 65535 ||
         (size_t)c->num_attention_heads > 65535) {
         return vitc_error(VITC_ERR_UNSUPPORTED,
                           "cuda backend: attention with head_dim %zu (at most %d), %d heads or "

@@ -56,6 +56,22 @@ cudaError_t vitc_cuda_assemble_tokens(cudaStream_t s, enum vitc_cuda_dtype t, co
                                       const float *cls, const float *pos, size_t n, size_t Np,
                                       size_t D, void *x);
 
+/* The same with n_prefix float32 rows `prefix` (n_prefix, D) before the
+ * patches: x (n * (Np + n_prefix), D), pos ((Np + n_prefix), D). */
+cudaError_t vitc_cuda_assemble_prefix(cudaStream_t s, enum vitc_cuda_dtype t, const void *patch_emb,
+                                      const float *prefix, size_t n_prefix, const float *pos,
+                                      size_t n, size_t Np, size_t D, void *x);
+
+/* y (rows, I) = silu(x[:, :I]) * x[:, I:] (dtype), x (rows, 2I). */
+cudaError_t vitc_cuda_swiglu(cudaStream_t s, enum vitc_cuda_dtype t, const void *x, void *y,
+                             size_t rows, size_t I);
+
+/* out (n, H * hd) = attention of the one query q (H * hd, float32) over each
+ * image's n_tok rows of kv (n * n_tok, 2 * H * hd: k | v), kv and out dtype. */
+cudaError_t vitc_cuda_attention_pool(cudaStream_t s, enum vitc_cuda_dtype t, const float *q,
+                                     const void *kv, void *out, size_t n, size_t n_tok, size_t H,
+                                     size_t hd);
+
 /* out (n_rows, cols) = x rows 0, stride, 2 * stride, ... (dtype). */
 cudaError_t vitc_cuda_gather_rows(cudaStream_t s, enum vitc_cuda_dtype t, const void *x,
                                   size_t stride, size_t n_rows, size_t cols, void *out);

@@ -371,6 +371,112 @@ cudaError_t vitc_cuda_assemble_tokens(cudaStream_t s, enum vitc_cuda_dtype t, co
 }
 
 template <typename T>
+__global__ void assemble_prefix_kernel(const T *patch_emb, const float *prefix, size_t n_prefix,
+                                       const float *pos, size_t n, size_t Np, size_t D, T *x)
+{
+    const size_t T_ = Np + n_prefix, total = n * T_ * D;
+    for (size_t i = ew_index(); i < total; i += ew_stride()) {
+        size_t d = i % D, tok = (i / D) % T_, img = i / (D * T_);
+        float v = tok < n_prefix ? prefix[tok * D + d]
+                                 : ld(patch_emb, (img * Np + tok - n_prefix) * D + d);
+        st(x, i, v + pos[tok * D + d]);
+    }
+}
+
+cudaError_t vitc_cuda_assemble_prefix(cudaStream_t s, enum vitc_cuda_dtype t, const void *patch_emb,
+                                      const float *prefix, size_t n_prefix, const float *pos,
+                                      size_t n, size_t Np, size_t D, void *x)
+{
+    size_t total = n * (Np + n_prefix) * D;
+    if (total == 0) {
+        return cudaSuccess;
+    }
+    return by_dtype(t, [&](auto tag) {
+        using E = std::remove_pointer_t<decltype(tag)>;
+        assemble_prefix_kernel<E><<<ew_blocks(total), EW_THREADS, 0, s>>>(
+            static_cast<const E *>(patch_emb), prefix, n_prefix, pos, n, Np, D,
+            static_cast<E *>(x));
+        return cudaGetLastError();
+    });
+}
+
+template <typename T>
+__global__ void swiglu_kernel(const T *x, T *y, size_t rows, size_t I)
+{
+    const size_t total = rows * I;
+    for (size_t i = ew_index(); i < total; i += ew_stride()) {
+        size_t r = i / I, c = i % I;
+        float a = ld(x, r * 2 * I + c), g = ld(x, r * 2 * I + I + c);
+        st(y, i, a / (1.0f + expf(-a)) * g);
+    }
+}
+
+cudaError_t vitc_cuda_swiglu(cudaStream_t s, enum vitc_cuda_dtype t, const void *x, void *y,
+                             size_t rows, size_t I)
+{
+    size_t total = rows * I;
+    if (total == 0) {
+        return cudaSuccess;
+    }
+    return by_dtype(t, [&](auto tag) {
+        using E = std::remove_pointer_t<decltype(tag)>;
+        swiglu_kernel<E><<<ew_blocks(total), EW_THREADS, 0, s>>>(static_cast<const E *>(x),
+                                                                 static_cast<E *>(y), rows, I);
+        return cudaGetLastError();
+    });
+}
+
+/* Attention pooling: one thread per (image, head, output column); it is a
+ * small head (one query), so plain loops over the tokens, mirroring
+ * vitc_kernels_attention_pool. */
+template <typename T>
+__global__ void attention_pool_kernel(const float *q, const T *kv, T *out, size_t n, size_t n_tok,
+                                      size_t H, size_t hd)
+{
+    const size_t D = H * hd, total = n * D;
+    const float scale = 1.0f / sqrtf((float)hd);
+    for (size_t i = ew_index(); i < total; i += ew_stride()) {
+        size_t img = i / D, h = (i % D) / hd, j = i % hd;
+        float mx = -INFINITY;
+        for (size_t t = 0; t < n_tok; t++) {
+            float sc = 0.0f;
+            for (size_t e = 0; e < hd; e++) {
+                sc += q[h * hd + e] * ld(kv, (img * n_tok + t) * 2 * D + h * hd + e);
+            }
+            mx = fmaxf(mx, sc * scale);
+        }
+        float sum = 0.0f, acc = 0.0f;
+        for (size_t t = 0; t < n_tok; t++) {
+            float sc = 0.0f;
+            for (size_t e = 0; e < hd; e++) {
+                sc += q[h * hd + e] * ld(kv, (img * n_tok + t) * 2 * D + h * hd + e);
+            }
+            float p = expf(sc * scale - mx);
+            sum += p;
+            acc += p * ld(kv, (img * n_tok + t) * 2 * D + D + h * hd + j);
+        }
+        st(out, i, acc / sum);
+    }
+}
+
+cudaError_t vitc_cuda_attention_pool(cudaStream_t s, enum vitc_cuda_dtype t, const float *q,
+                                     const void *kv, void *out, size_t n, size_t n_tok, size_t H,
+                                     size_t hd)
+{
+    size_t total = n * H * hd;
+    if (total == 0) {
+        return cudaSuccess;
+    }
+    return by_dtype(t, [&](auto tag) {
+        using E = std::remove_pointer_t<decltype(tag)>;
+        attention_pool_kernel<E><<<ew_blocks(total), EW_THREADS, 0, s>>>(
+            q, static_cast<const E *>(kv), static_cast<E *>(out), n,
+            n_tok, H, hd);
+        return cudaGetLastError();
+    });
+}
+
+template <typename T>
 __global__ void gather_rows_kernel(const T *x, size_t stride, size_t n_rows, size_t cols, T *out)
 {
     const size_t total = n_rows * cols;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * config.c — config.json (transformers' ViTConfig) to struct vitc_config,
- * with jansson. Absent fields take ViTConfig's defaults, unknown fields are
+ * config.c — config.json (transformers' ViTConfig, DeiTConfig, CLIP's vision
+ * config) to struct vitc_config, with jansson. model_type picks the family
+ * and its defaults; absent fields take them, unknown fields are
  * ignored, and every value the forward pass depends on is type-checked and
  * bounded so later size arithmetic cannot overflow. I/O leaf: no weights.
  */
@@ -199,17 +200,7 @@ static vitc_status get_labels(const char *path, const json_t *root, struct vitc_
 /* Fields that only name things or change nothing in inference. */
 static vitc_status get_names(const char *path, const json_t *root, struct vitc_config *cfg)
 {
-    const json_t *v = json_object_get(root, "model_type");
-    if (v) {
-        if (!json_is_string(v)) {
-            return vitc_error(VITC_ERR_FORMAT, "%s: 'model_type' must be a string", path);
-        }
-        if (strcmp(json_string_value(v), "vit") != 0) {
-            return vitc_error(VITC_ERR_UNSUPPORTED,
-                              "%s: model_type '%s' is not supported (only 'vit')", path,
-                              json_string_value(v));
-        }
-    }
+    const json_t *v;
     v = json_object_get(root, "architectures");
     if (v && !json_is_null(v)) {
         if (!json_is_array(v)) {
@@ -245,10 +236,122 @@ static vitc_status get_names(const char *path, const json_t *root, struct vitc_c
 
 /* ---- parse ---- */
 
-static vitc_status parse_root(const char *path, const json_t *root, struct vitc_config *cfg)
+/* ---- families ---- */
+
+/* model_type -> family; `nested` when the vision tower's fields sit in
+ * "vision_config" (two-tower checkpoints: only values that differ from the
+ * class defaults are written there). */
+static const struct {
+    const char *model_type;
+    enum vitc_family family;
+    bool nested;
+} family_table[] = {
+    {"vit", VITC_FAMILY_VIT, false},
+    {"deit", VITC_FAMILY_DEIT, false},
+    {"clip", VITC_FAMILY_CLIP, true},
+    {"clip_vision_model", VITC_FAMILY_CLIP, false},
+    {"dinov2", VITC_FAMILY_DINOV2, false},
+    {"siglip", VITC_FAMILY_SIGLIP, true},
+    {"siglip_vision_model", VITC_FAMILY_SIGLIP, false},
+};
+
+/* The family's config class defaults (transformers 4.40.2) over ViT's. */
+static void family_defaults(enum vitc_family f, struct vitc_config *cfg)
+{
+    cfg->family = f;
+    cfg->n_prefix = f == VITC_FAMILY_DEIT ? 2 : f == VITC_FAMILY_SIGLIP ? 0 : 1;
+    if (f == VITC_FAMILY_DINOV2) {
+        cfg->layer_norm_eps = 1e-6;
+    }
+    if (f == VITC_FAMILY_SIGLIP) {
+        cfg->layer_norm_eps = 1e-6;
+        cfg->hidden_act = VITC_ACT_GELU_TANH;
+        snprintf(cfg->hidden_act_name, sizeof cfg->hidden_act_name, "gelu_pytorch_tanh");
+    }
+    if (f == VITC_FAMILY_CLIP) {
+        cfg->patch_size = 32;
+        cfg->layer_norm_eps = 1e-5;
+        cfg->hidden_act = VITC_ACT_QUICK_GELU;
+        snprintf(cfg->hidden_act_name, sizeof cfg->hidden_act_name, "quick_gelu");
+        cfg->projection_dim = 512;
+    }
+}
+
+/* Reads model_type, sets the family's defaults and picks the object that
+ * holds the vision fields (*vroot). */
+static vitc_status get_family(const char *path, const json_t *root, struct vitc_config *cfg,
+                              const json_t **vroot)
+{
+    const json_t *v = json_object_get(root, "model_type");
+    *vroot = root;
+    if (!v) {
+        return VITC_OK;
+    }
+    if (!json_is_string(v)) {
+        return vitc_error(VITC_ERR_FORMAT, "%s: 'model_type' must be a string", path);
+    }
+    for (size_t i = 0; i < sizeof family_table / sizeof family_table[0]; i++) {
+        if (strcmp(json_string_value(v), family_table[i].model_type) != 0) {
+            continue;
+        }
+        family_defaults(family_table[i].family, cfg);
+        if (family_table[i].nested) {
+            const json_t *vc = json_object_get(root, "vision_config");
+            if (vc && !json_is_null(vc) && !json_is_object(vc)) {
+                return vitc_error(VITC_ERR_FORMAT, "%s: 'vision_config' must be an object", path);
+            }
+            if (vc && json_is_object(vc)) {
+                *vroot = vc;
+            }
+        }
+        return VITC_OK;
+    }
+    return vitc_error(VITC_ERR_UNSUPPORTED,
+                      "%s: model_type '%s' is not supported (vit, deit, clip, "
+                      "clip_vision_model, dinov2, siglip, siglip_vision_model)",
+                      path, json_string_value(v));
+}
+
+/* Dinov2Config has no intermediate_size: the MLP is int(hidden * mlp_ratio)
+ * wide, or with use_swiglu_ffn SwiGLU's h' = ((int(int(hidden * mlp_ratio)
+ * * 2 / 3) + 7) // 8) * 8 (Dinov2SwiGLUFFN). */
+static vitc_status get_dinov2_mlp(const char *path, const json_t *root, struct vitc_config *cfg)
+{
+    double ratio = 4.0;
+    const json_t *v = json_object_get(root, "mlp_ratio");
+    if (v) {
+        if (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) <= 0 ||
+            json_number_value(v) * cfg->hidden_size > MAX_INTERMEDIATE) {
+            return vitc_error(VITC_ERR_FORMAT,
+                              "%s: 'mlp_ratio' must be a positive number with hidden_size * "
+                              "mlp_ratio at most %d",
+                              path, MAX_INTERMEDIATE);
+        }
+        ratio = json_number_value(v);
+    }
+    v = json_object_get(root, "use_swiglu_ffn");
+    if (v && !json_is_boolean(v)) {
+        return vitc_error(VITC_ERR_FORMAT, "%s: 'use_swiglu_ffn' must be true or false", path);
+    }
+    cfg->swiglu = v && json_is_true(v);
+    int hidden = (int)(cfg->hidden_size * ratio);
+    if (cfg->swiglu) {
+        hidden = ((int)(hidden * 2 / 3) + 7) / 8 * 8;
+    }
+    if (hidden <= 0) {
+        return vitc_error(VITC_ERR_FORMAT, "%s: hidden_size * mlp_ratio gives an empty MLP", path);
+    }
+    cfg->intermediate_size = hidden;
+    return VITC_OK;
+}
+
+static vitc_status parse_root(const char *path, const json_t *top, struct vitc_config *cfg)
 {
     vitc_status s;
-    if ((s = get_size(path, root, "hidden_size", MAX_HIDDEN, &cfg->hidden_size)) ||
+    const json_t *root = top;
+    if ((s = get_family(path, top, cfg, &root)) ||
+        (s = get_size(path, top, "projection_dim", MAX_HIDDEN, &cfg->projection_dim)) ||
+        (s = get_size(path, root, "hidden_size", MAX_HIDDEN, &cfg->hidden_size)) ||
         (s = get_size(path, root, "num_hidden_layers", MAX_LAYERS, &cfg->num_hidden_layers)) ||
         (s = get_size(path, root, "num_attention_heads", MAX_HIDDEN, &cfg->num_attention_heads)) ||
         (s = get_size(path, root, "intermediate_size", MAX_INTERMEDIATE,
@@ -256,7 +359,7 @@ static vitc_status parse_root(const char *path, const json_t *root, struct vitc_
         (s = get_side(path, root, "image_size", &cfg->image_size)) ||
         (s = get_side(path, root, "patch_size", &cfg->patch_size)) ||
         (s = get_size(path, root, "num_channels", MAX_CHANNELS, &cfg->num_channels)) ||
-        (s = get_act(path, root, cfg)) || (s = get_names(path, root, cfg))) {
+        (s = get_act(path, root, cfg)) || (s = get_names(path, top, cfg))) {
         return s;
     }
 
@@ -276,6 +379,10 @@ static vitc_status parse_root(const char *path, const json_t *root, struct vitc_
         cfg->qkv_bias = json_is_true(v);
     }
 
+    if (cfg->family == VITC_FAMILY_DINOV2 && (s = get_dinov2_mlp(path, root, cfg))) {
+        return s;
+    }
+    cfg->table_size = cfg->image_size;
     if (cfg->hidden_size % cfg->num_attention_heads != 0) {
         return vitc_error(VITC_ERR_FORMAT,
                           "%s: hidden_size %d is not a multiple of num_attention_heads %d", path,
@@ -285,7 +392,7 @@ static vitc_status parse_root(const char *path, const json_t *root, struct vitc_
         return vitc_error(VITC_ERR_FORMAT, "%s: image_size %d is not a multiple of patch_size %d",
                           path, cfg->image_size, cfg->patch_size);
     }
-    return get_labels(path, root, cfg);
+    return get_labels(path, top, cfg);
 }
 
 static void set_defaults(struct vitc_config *cfg)
@@ -302,6 +409,9 @@ static void set_defaults(struct vitc_config *cfg)
     cfg->qkv_bias = true;
     cfg->hidden_act = VITC_ACT_GELU;
     snprintf(cfg->hidden_act_name, sizeof cfg->hidden_act_name, "gelu");
+    cfg->family = VITC_FAMILY_VIT;
+    cfg->n_prefix = 1;
+    cfg->projection_dim = 0;
     /* PretrainedConfig's default when neither id2label nor num_labels is given. */
     cfg->num_labels = 2;
     cfg->id2label = NULL;

@@ -117,7 +117,7 @@ vitc_status vitc_ctx_new(const vitc_model *model, const vitc_ctx_params *params,
                           model->dir ? model->dir : "model");
     }
     size_t grid = (size_t)(c->image_size / c->patch_size);
-    size_t n_tokens = grid * grid + 1;
+    size_t n_tokens = grid * grid + (size_t)model->arch.n_prefix;
     size_t head_dim = (size_t)(c->hidden_size / c->num_attention_heads);
 
     ctx = vitc_mem_calloc(1, sizeof *ctx);
@@ -129,8 +129,8 @@ vitc_status vitc_ctx_new(const vitc_model *model, const vitc_ctx_params *params,
         .n_threads = n_threads,
         .max_tokens = n_tokens,
         .max_head_dim = head_dim,
-        .max_k = (size_t)(c->intermediate_size > c->hidden_size ? c->intermediate_size
-                                                                 : c->hidden_size),
+        .max_k =
+            (size_t)(c->intermediate_size > c->hidden_size ? c->intermediate_size : c->hidden_size),
         .precision = model->params.precision,
     };
     /* AUTO is the CPU: a GPU is used only when asked for. */
@@ -180,8 +180,9 @@ vitc_status vitc_ctx_device_time(vitc_ctx *ctx, double *ms)
                           ctx ? "ms" : "ctx");
     }
     if (!ctx->be->ops->device_time) {
-        return vitc_error(VITC_ERR_UNSUPPORTED, "vitc_ctx_device_time: a %s ctx has no device "
-                                                "time",
+        return vitc_error(VITC_ERR_UNSUPPORTED,
+                          "vitc_ctx_device_time: a %s ctx has no device "
+                          "time",
                           ctx->be->ops->name);
     }
     if (ctx->n_last == 0) {
@@ -216,9 +217,11 @@ size_t vitc_output_size(const vitc_model *model, vitc_output which)
     case VITC_OUTPUT_PIXEL_VALUES:
         return (size_t)c->num_channels * S * S;
     case VITC_OUTPUT_LAST_HIDDEN_STATE:
-        return (grid * grid + 1) * D;
+        return (grid * grid + (size_t)model->arch.n_prefix) * D;
     case VITC_OUTPUT_POOLER:
-        return model->w.pooler.weight ? D : 0;
+        return model->arch.pool != VITC_POOL_NONE ? D : 0;
+    case VITC_OUTPUT_IMAGE_EMBEDS:
+        return model->arch.projection ? (size_t)model->w.projection.n_out : 0;
     case VITC_OUTPUT_CLS:
         return D;
     case VITC_OUTPUT_LOGITS:
@@ -286,6 +289,13 @@ static vitc_status output_buffer(const vitc_ctx *ctx, vitc_output which, const f
                                                     "(logits); use pooler_output or cls");
         }
         *out = a->logits;
+        return VITC_OK;
+    case VITC_OUTPUT_IMAGE_EMBEDS:
+        if (!a->embeds) {
+            return vitc_error(VITC_ERR_UNSUPPORTED, "this model has no visual projection "
+                                                    "(image_embeds); use pooler_output or cls");
+        }
+        *out = a->embeds;
         return VITC_OK;
     }
     return vitc_error(VITC_ERR_INVALID_ARG, "vitc_get_output: unknown output %d", (int)which);

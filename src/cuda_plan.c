@@ -179,13 +179,17 @@ vitc_status vitc_cuda_wplan_build(const struct vitc_model *m, size_t elem_size,
     const struct vitc_weights *w = &m->w;
     struct wplan_builder b = {.elem_size = elem_size};
     size_t D = c->hidden_size > 0 ? (size_t)c->hidden_size : 0, T = 0;
+    /* Prefix tokens: the config's count (a model built without one counts
+     * its CLS token). */
+    size_t P = w->cls_token ? (c->n_prefix > 0 ? (size_t)c->n_prefix : 1) : 0;
     if (c->image_size > 0 && c->patch_size > 0) {
         size_t g = (size_t)(c->image_size / c->patch_size);
-        T = g * g + 1; /* g < 2^31: the product fits */
+        T = g * g + P; /* g < 2^31: the product fits */
     }
     size_t pos = 0;
     int fail = vitc_mul_size(T, D, &pos) || add_linear(&b, &w->patch) ||
-               add_vector(&b, w->cls_token, D) || add_vector(&b, w->pos_embed, pos);
+               (P && add_vector(&b, w->cls_token, P * D)) || add_vector(&b, w->pos_embed, pos) ||
+               (w->pre_ln_w && (add_vector(&b, w->pre_ln_w, D) || add_vector(&b, w->pre_ln_b, D)));
     for (int i = 0; !fail && w->layers && i < c->num_hidden_layers; i++) {
         const struct vitc_layer_weights *l = &w->layers[i];
         fail = add_vector(&b, l->ln_before_w, D) || add_vector(&b, l->ln_before_b, D) ||
@@ -194,7 +198,12 @@ vitc_status vitc_cuda_wplan_build(const struct vitc_model *m, size_t elem_size,
                add_linear(&b, &l->fc1) || add_linear(&b, &l->fc2);
     }
     fail = fail || add_vector(&b, w->ln_final_w, D) || add_vector(&b, w->ln_final_b, D) ||
-           add_linear(&b, &w->pooler) || add_linear(&b, &w->classifier);
+           add_linear(&b, &w->pooler) || add_linear(&b, &w->classifier) ||
+           add_linear(&b, &w->distill) || add_linear(&b, &w->projection) ||
+           (w->head_query && (add_vector(&b, w->head_query, D) || add_linear(&b, &w->head_kv) ||
+                              add_linear(&b, &w->head_out) || add_vector(&b, w->head_ln_w, D) ||
+                              add_vector(&b, w->head_ln_b, D) || add_linear(&b, &w->head_fc1) ||
+                              add_linear(&b, &w->head_fc2)));
     if (fail) {
         vitc_mem_free(b.p.e);
         return vitc_error(VITC_ERR_NOMEM, "%s: out of memory planning device weights", name);

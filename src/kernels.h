@@ -46,6 +46,27 @@ void vitc_kernels_assemble_tokens(const float *restrict patch_emb, const float *
                                   const float *restrict pos, size_t n, size_t Np, size_t D,
                                   float *restrict x);
 
+/* The same with n_prefix rows before the patches (0: none, 2: DeiT's CLS
+ * and distillation token): x[i*T + t] = prefix[t] + pos[t] for t <
+ * n_prefix, x[i*T + n_prefix + p] = patch_emb[i*Np + p] + pos[n_prefix + p],
+ * T = Np + n_prefix. prefix: (n_prefix, D); pos: (T, D). */
+void vitc_kernels_assemble_prefix(const float *restrict patch_emb, const float *restrict prefix,
+                                  size_t n_prefix, const float *restrict pos, size_t n, size_t Np,
+                                  size_t D, float *restrict x);
+
+/* SwiGLU (DINOv2's feed-forward): y[r][i] = silu(x[r][i]) * x[r][I + i],
+ * silu(a) = a / (1 + exp(-a)); x: (rows, 2I), y: (rows, I). */
+void vitc_kernels_swiglu(const float *restrict x, float *restrict y, size_t rows, size_t I);
+
+/* Attention pooling (SigLIP's head): one query q (H * hd), the same for
+ * every image, against each image's T keys and values; kv: (n * T, 2 * H *
+ * hd), each row k | v with head h at columns h * hd of each half; out:
+ * (n, H * hd), heads concatenated. Scores (q . k) / sqrt(hd), softmax in
+ * float with max subtraction. work: T floats. */
+void vitc_kernels_attention_pool(const float *restrict q, const float *restrict kv,
+                                 float *restrict out, size_t n, size_t T, size_t H, size_t hd,
+                                 float *restrict work);
+
 /* ---- kernel table ---- */
 
 /* Attention query rows a kernel may hold in one register tile. */

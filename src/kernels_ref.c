@@ -83,6 +83,29 @@ void vitc_kernels_assemble_tokens(const float *restrict patch_emb, const float *
     }
 }
 
+void vitc_kernels_assemble_prefix(const float *restrict patch_emb, const float *restrict prefix,
+                                  size_t n_prefix, const float *restrict pos, size_t n, size_t Np,
+                                  size_t D, float *restrict x)
+{
+    size_t T = Np + n_prefix;
+    for (size_t img = 0; img < n; img++) {
+        float *xi = x + img * T * D;
+        for (size_t t = 0; t < n_prefix; t++) {
+            for (size_t d = 0; d < D; d++) {
+                xi[t * D + d] = prefix[t * D + d] + pos[t * D + d];
+            }
+        }
+        for (size_t p = 0; p < Np; p++) {
+            const float *e = patch_emb + (img * Np + p) * D;
+            const float *ps = pos + (n_prefix + p) * D;
+            float *dst = xi + (n_prefix + p) * D;
+            for (size_t d = 0; d < D; d++) {
+                dst[d] = e[d] + ps[d];
+            }
+        }
+    }
+}
+
 /* ---- activations and softmax ---- */
 
 /* transformers' NewGELUActivation: 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))). */
@@ -306,3 +329,51 @@ const struct vitc_cpu_kernels vitc_kernels_ref = {
     .act_row = act_row_ref,
     .softmax_row = softmax_row_ref,
 };
+
+void vitc_kernels_swiglu(const float *restrict x, float *restrict y, size_t rows, size_t I)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *a = x + r * 2 * I, *b = a + I;
+        for (size_t i = 0; i < I; i++) {
+            y[r * I + i] = a[i] / (1.0f + expf(-a[i])) * b[i];
+        }
+    }
+}
+
+void vitc_kernels_attention_pool(const float *restrict q, const float *restrict kv,
+                                 float *restrict out, size_t n, size_t T, size_t H, size_t hd,
+                                 float *restrict work)
+{
+    size_t D = H * hd;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (size_t img = 0; img < n; img++) {
+        for (size_t h = 0; h < H; h++) {
+            const float *qh = q + h * hd;
+            float mx = -INFINITY, sum = 0.0f;
+            for (size_t t = 0; t < T; t++) {
+                const float *k = kv + (img * T + t) * 2 * D + h * hd;
+                float s = 0.0f;
+                for (size_t j = 0; j < hd; j++) {
+                    s += qh[j] * k[j];
+                }
+                work[t] = s * scale;
+                mx = work[t] > mx ? work[t] : mx;
+            }
+            for (size_t t = 0; t < T; t++) {
+                work[t] = expf(work[t] - mx);
+                sum += work[t];
+            }
+            float *o = out + img * D + h * hd;
+            for (size_t j = 0; j < hd; j++) {
+                o[j] = 0.0f;
+            }
+            for (size_t t = 0; t < T; t++) {
+                const float *v = kv + (img * T + t) * 2 * D + D + h * hd;
+                float p = work[t] / sum;
+                for (size_t j = 0; j < hd; j++) {
+                    o[j] += p * v[j];
+                }
+            }
+        }
+    }
+}

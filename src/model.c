@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * model.c — the one ViT forward pass (transformers' modeling_vit.py, eval
- * mode), written once against the backend ops of backend.h, plus the plan of
+ * mode; DeiT's and CLIP's vision tower through the options of struct
+ * vitc_arch), written once against the backend ops of backend.h, plus the plan of
  * the activation buffers it runs in. Graph layer: no arithmetic, no threads,
  * no knowledge of which backend runs it; no file formats.
  */
@@ -26,7 +27,9 @@
 /* The sizes the graph works with, derived from the config and weights. */
 struct dims {
     size_t C, S, P;     /* num_channels, image_size, patch_size     */
-    size_t Np, T;       /* patches per image, tokens (Np + 1)       */
+    size_t Np, T;       /* patches per image, tokens (Np + n_prefix) */
+    size_t pre;         /* prefix tokens (CLS, distillation)        */
+    size_t E;           /* image_embeds width, 0 without projection */
     size_t D, H, hd, I; /* hidden, heads, head dim, intermediate    */
     size_t cpp;         /* C*P*P: one unfolded patch                */
     size_t L;           /* classifier outputs, 0 without classifier */
@@ -50,12 +53,14 @@ static vitc_status get_dims(const struct vitc_model *m, struct dims *o)
         .H = (size_t)c->num_attention_heads,
         .I = (size_t)c->intermediate_size,
         .L = m->w.classifier.weight ? (size_t)m->w.classifier.n_out : 0,
+        .pre = (size_t)m->arch.n_prefix,
+        .E = m->arch.projection ? (size_t)m->w.projection.n_out : 0,
     };
     size_t g = d.S / d.P;
     d.hd = d.D / d.H;
     /* Every int is < 2^31, so these products of two fit; C*P*P and g*g are
      * checked since they are bounded only by the config. */
-    if (vitc_mul_size(g, g, &d.Np) || vitc_add_size(d.Np, 1, &d.T) ||
+    if (m->arch.n_prefix < 0 || vitc_mul_size(g, g, &d.Np) || vitc_add_size(d.Np, d.pre, &d.T) ||
         vitc_mul_size(d.C * d.P, d.P, &d.cpp)) {
         return vitc_error(VITC_ERR_INVALID_ARG, "%s: model dimensions overflow", name);
     }
@@ -78,25 +83,28 @@ vitc_status vitc_model_acts_new(const struct vitc_model *m, struct vitc_be *be, 
     struct vitc_acts a = {.max_batch = max_batch};
     TRY(get_dims(m, &d));
     size_t n = max_batch;
-    bool pooler = m->w.pooler.weight != NULL;
+    bool pooler = m->arch.pool != VITC_POOL_NONE;
     /* Each buffer and its floats per image (the product of three factors),
      * in arena order; a buffer of 0 floats is absent and stays NULL. */
     struct {
         float **p;
         size_t f[3];
     } plan[] = {
-        {&a.pixels, {d.C, d.S, d.S}},          /* (n, C, S, S)   */
-        {&a.patches, {d.Np, d.cpp, 1}},        /* (n*Np, C*P*P)  */
-        {&a.patch_emb, {d.Np, d.D, 1}},        /* (n*Np, D)      */
-        {&a.h, {d.T, d.D, 1}},                 /* (n*T, D)       */
-        {&a.xn, {d.T, d.D, 1}},                /* (n*T, D)       */
-        {&a.qkv, {d.T, d.D, 3}},               /* (n*T, 3D)      */
-        {&a.attn, {d.T, d.D, 1}},              /* (n*T, D)       */
-        {&a.mlp, {d.T, d.I, 1}},               /* (n*T, I)       */
-        {&a.last_hidden, {d.T, d.D, 1}},       /* (n*T, D)       */
-        {&a.cls, {d.D, 1, 1}},                 /* (n, D)         */
-        {&a.pooled, {pooler ? d.D : 0, 1, 1}}, /* (n, D)         */
-        {&a.logits, {d.L, 1, 1}},              /* (n, L)         */
+        {&a.pixels, {d.C, d.S, d.S}},                   /* (n, C, S, S)   */
+        {&a.patches, {d.Np, d.cpp, 1}},                 /* (n*Np, C*P*P)  */
+        {&a.patch_emb, {d.Np, d.D, 1}},                 /* (n*Np, D)      */
+        {&a.h, {d.T, d.D, 1}},                          /* (n*T, D)       */
+        {&a.xn, {d.T, d.D, 1}},                         /* (n*T, D)       */
+        {&a.qkv, {d.T, d.D, 3}},                        /* (n*T, 3D)      */
+        {&a.attn, {d.T, d.D, 1}},                       /* (n*T, D)       */
+        {&a.mlp, {d.T, d.I, m->arch.swiglu ? 2 : 1}},   /* (n*T, I or 2I) */
+        {&a.glu, {m->arch.swiglu ? d.T : 0, d.I, 1}},   /* (n*T, I)   */
+        {&a.last_hidden, {d.T, d.D, 1}},                /* (n*T, D)       */
+        {&a.cls, {d.D, 1, 1}},                          /* (n, D)         */
+        {&a.dist, {m->arch.distilled ? d.D : 0, 1, 1}}, /* (n, D)    */
+        {&a.embeds, {d.E, 1, 1}},                       /* (n, E)         */
+        {&a.pooled, {pooler ? d.D : 0, 1, 1}},          /* (n, D)         */
+        {&a.logits, {d.L, 1, 1}},                       /* (n, L)         */
     };
     const size_t n_plan = sizeof plan / sizeof plan[0];
     size_t offset[sizeof plan / sizeof plan[0]];
@@ -181,8 +189,16 @@ static vitc_status forward_ops(const struct vitc_model *m, struct vitc_be *be,
     TRY(op->upload(be, a->pixels, pixel_values, n * d.C * d.S * d.S));  /* (n, C, S, S) */
     TRY(op->patch_unfold(be, a->pixels, n, d.C, d.S, d.P, a->patches)); /* (n*Np, C*P*P) */
     TRY(op->linear(be, &w->patch, a->patches, n * d.Np, a->patch_emb, VITC_ACT_NONE, NULL));
-    TRY(op->assemble_tokens(be, a->patch_emb, w->cls_token, w->pos_embed, n, d.Np, d.D,
-                            a->h)); /* (n*T, D) */
+    if (d.pre == 1) {
+        TRY(op->assemble_tokens(be, a->patch_emb, w->cls_token, w->pos_embed, n, d.Np, d.D,
+                                a->h)); /* (n*T, D) */
+    } else {
+        TRY(op->assemble_prefix(be, a->patch_emb, w->cls_token, d.pre, w->pos_embed, n, d.Np, d.D,
+                                a->h)); /* (n*T, D) */
+    }
+    if (m->arch.pre_norm) { /* CLIP's pre_layrnorm, in place */
+        TRY(op->layernorm(be, a->h, a->h, rows, d.D, w->pre_ln_w, w->pre_ln_b, eps));
+    }
     TRY(tap_stage(be, a, tap, tap_user, "embeddings", a->h, n, d.T, d.D));
 
     /* Encoder: pre-LayerNorm blocks, residuals added in place into h. */
@@ -193,24 +209,70 @@ static vitc_status forward_ops(const struct vitc_model *m, struct vitc_be *be,
         TRY(op->attention(be, a->qkv, a->attn, n, d.T, d.H, d.hd));             /* (n*T, D) */
         TRY(op->linear(be, &l->attn_out, a->attn, rows, a->h, VITC_ACT_NONE, a->h));
         TRY(op->layernorm(be, a->h, a->xn, rows, d.D, l->ln_after_w, l->ln_after_b, eps));
-        TRY(op->linear(be, &l->fc1, a->xn, rows, a->mlp, m->cfg.hidden_act, NULL)); /* (n*T, I) */
-        TRY(op->linear(be, &l->fc2, a->mlp, rows, a->h, VITC_ACT_NONE, a->h));
+        if (m->arch.swiglu) {
+            TRY(op->linear(be, &l->fc1, a->xn, rows, a->mlp, VITC_ACT_NONE, NULL)); /* (n*T, 2I) */
+            TRY(op->swiglu(be, a->mlp, a->glu, rows, d.I));                         /* (n*T, I) */
+            TRY(op->linear(be, &l->fc2, a->glu, rows, a->h, VITC_ACT_NONE, a->h));
+        } else {
+            TRY(op->linear(be, &l->fc1, a->xn, rows, a->mlp, m->cfg.hidden_act,
+                           NULL)); /* (n*T, I) */
+            TRY(op->linear(be, &l->fc2, a->mlp, rows, a->h, VITC_ACT_NONE, a->h));
+        }
         char stage[32];
         snprintf(stage, sizeof stage, "layer.%d", i);
         TRY(tap_stage(be, a, tap, tap_user, stage, a->h, n, d.T, d.D));
     }
 
-    /* Heads: final LayerNorm, then pooler and classifier both read the CLS
-     * row of last_hidden_state (the classifier does not see the pooler). */
-    TRY(op->layernorm(be, a->h, a->last_hidden, rows, d.D, w->ln_final_w, w->ln_final_b, eps));
+    /* Heads. last_hidden_state is the final LayerNorm of every token, or
+     * (CLIP) the last layer's output itself; the pooler, classifier and
+     * distillation head read its prefix rows (the classifier never sees the
+     * pooler). */
+    if (m->arch.final_norm) {
+        TRY(op->layernorm(be, a->h, a->last_hidden, rows, d.D, w->ln_final_w, w->ln_final_b, eps));
+    } else {
+        TRY(op->gather_rows(be, a->h, 1, rows, d.D, a->last_hidden));
+    }
     TRY(tap_stage(be, a, tap, tap_user, "last_hidden_state", a->last_hidden, n, d.T, d.D));
     TRY(op->gather_rows(be, a->last_hidden, d.T, n, d.D, a->cls)); /* (n, D) */
-    if (w->pooler.weight) {
+    switch (m->arch.pool) {
+    case VITC_POOL_DENSE_TANH:
         TRY(op->linear(be, &w->pooler, a->cls, n, a->pooled, VITC_ACT_TANH, NULL)); /* (n, D) */
+        break;
+    case VITC_POOL_CLS_LN:
+        TRY(op->layernorm(be, a->cls, a->pooled, n, d.D, w->ln_final_w, w->ln_final_b, eps));
+        break;
+    case VITC_POOL_CLS:
+        TRY(op->gather_rows(be, a->cls, 1, n, d.D, a->pooled));
+        break;
+    case VITC_POOL_MAP:
+        /* The fixed query against each image's tokens: k | v into the qkv
+         * buffer, the pooled heads into attn, then out_proj and the MLP with
+         * its residual, on n rows. */
+        TRY(op->linear(be, &w->head_kv, a->last_hidden, rows, a->qkv, VITC_ACT_NONE, NULL));
+        TRY(op->attention_pool(be, w->head_query, a->qkv, a->attn, n, d.T, d.H, d.hd));
+        TRY(op->linear(be, &w->head_out, a->attn, n, a->pooled, VITC_ACT_NONE, NULL));
+        TRY(op->layernorm(be, a->pooled, a->xn, n, d.D, w->head_ln_w, w->head_ln_b, eps));
+        TRY(op->linear(be, &w->head_fc1, a->xn, n, a->mlp, m->cfg.hidden_act, NULL));
+        TRY(op->linear(be, &w->head_fc2, a->mlp, n, a->pooled, VITC_ACT_NONE, a->pooled));
+        break;
+    default:
+        break;
+    }
+    if (a->pooled) {
         TRY(tap_stage(be, a, tap, tap_user, "pooler", a->pooled, n, 1, d.D));
     }
+    if (a->embeds) { /* CLIP's visual_projection of the pooled token, no bias */
+        TRY(op->linear(be, &w->projection, a->pooled, n, a->embeds, VITC_ACT_NONE, NULL));
+        TRY(tap_stage(be, a, tap, tap_user, "image_embeds", a->embeds, n, 1, d.E));
+    }
     if (w->classifier.weight) {
-        TRY(op->linear(be, &w->classifier, a->cls, n, a->logits, VITC_ACT_NONE, NULL));
+        const float *res = NULL;
+        if (a->dist) { /* both heads are halved at load: their sum is the mean */
+            TRY(op->gather_rows(be, a->last_hidden + d.D, d.T, n, d.D, a->dist));
+            TRY(op->linear(be, &w->distill, a->dist, n, a->logits, VITC_ACT_NONE, NULL));
+            res = a->logits;
+        }
+        TRY(op->linear(be, &w->classifier, a->cls, n, a->logits, VITC_ACT_NONE, res));
         TRY(tap_stage(be, a, tap, tap_user, "logits", a->logits, n, 1, d.L)); /* (n, L) */
     }
     return VITC_OK;

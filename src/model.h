@@ -21,38 +21,81 @@
  * file once and no fused fp32 copy stays resident. */
 #define VITC_LINEAR_MAX_PARTS 3
 struct vitc_linear {
-    const float *weight;  /* (n_out, n_in); NULL when the layer is absent
-                             or when it comes in parts                   */
+    const float *weight;                       /* (n_out, n_in); NULL when the layer is absent
+                                                  or when it comes in parts                   */
     const float *parts[VITC_LINEAR_MAX_PARTS]; /* n_parts blocks of
                              (n_out / n_parts, n_in) rows, in order      */
-    int n_parts;          /* 0: the weight is `weight`                   */
-    const float *bias;    /* (n_out) or NULL for no bias                  */
+    int n_parts;                               /* 0: the weight is `weight`                   */
+    const float *bias;                         /* (n_out) or NULL for no bias                  */
     int n_out, n_in;
-    void *packed;         /* backend-prepared copy of weight, or NULL;
-                             owned by the model, freed by
-                             vitc_model_unprepare_weights                 */
+    void *packed; /* backend-prepared copy of weight, or NULL;
+                     owned by the model, freed by
+                     vitc_model_unprepare_weights                 */
 };
 
 struct vitc_layer_weights {
     const float *ln_before_w, *ln_before_b; /* (hidden)                  */
-    struct vitc_linear qkv;      /* (3*hidden, hidden): rows q, then k, then v,
-                                    in three parts; the bias (3*hidden) fused
-                                    at load, NULL without qkv_bias         */
-    struct vitc_linear attn_out; /* (hidden, hidden)                      */
+    struct vitc_linear qkv;                 /* (3*hidden, hidden): rows q, then k, then v,
+                                               in three parts; the bias (3*hidden) fused
+                                               at load, NULL without qkv_bias         */
+    struct vitc_linear attn_out;            /* (hidden, hidden)                      */
     const float *ln_after_w, *ln_after_b;   /* (hidden)                  */
-    struct vitc_linear fc1;      /* intermediate.dense (intermediate, hidden) */
-    struct vitc_linear fc2;      /* output.dense (hidden, intermediate)   */
+    struct vitc_linear fc1;                 /* intermediate.dense (intermediate, hidden);
+                                               SwiGLU: (2 * intermediate, hidden)    */
+    struct vitc_linear fc2;                 /* output.dense (hidden, intermediate)   */
+    /* Layer scale (DINOv2) is folded at load into attn_out's and fc2's
+     * rows: lambda * (x W^T + b) = x (lambda W)^T + lambda b. */
+};
+
+/* What varies between the ViT-shaped families, as data: the loader fills
+ * it from config.json through the family table (model_family.c) and the
+ * one forward graph (model.c) follows it. */
+enum vitc_pool {
+    VITC_POOL_NONE = 0,   /* no pooled output                                 */
+    VITC_POOL_DENSE_TANH, /* ViT's pooler: tanh(dense(last_hidden_state[:, 0])) */
+    VITC_POOL_CLS_LN,     /* CLIP: post_layernorm(h[:, 0]), h = last layer out */
+    VITC_POOL_CLS,        /* DINOv2: last_hidden_state[:, 0] (normalized CLS) */
+    VITC_POOL_MAP         /* SigLIP: attention pooling (a learned query over
+                             the tokens, then r + MLP(LayerNorm(r)))          */
+};
+
+struct vitc_arch {
+    int n_prefix;        /* tokens before the patches: 1 CLS, 2 CLS +
+                            distillation (DeiT)                             */
+    bool patch_bias;     /* the patch convolution has a bias (not CLIP)      */
+    bool pre_norm;       /* LayerNorm on the embeddings (CLIP pre_layrnorm)  */
+    bool final_norm;     /* last_hidden_state = LayerNorm(h); else h itself,
+                            and ln_final serves the pooling (CLIP)          */
+    enum vitc_pool pool; /* pooler_output                                   */
+    bool distilled;      /* logits = (classifier(token 0) +
+                            distillation head(token 1)) / 2 (DeiT)          */
+    bool projection;     /* image_embeds = projection(pooler_output), CLIP  */
+    bool swiglu;         /* MLP = fc2(silu(fc1(x)[:I]) * fc1(x)[I:]) (DINOv2) */
 };
 
 struct vitc_weights {
-    const float *cls_token;      /* (hidden)                              */
-    const float *pos_embed;      /* (n_tokens, hidden)                    */
-    struct vitc_linear patch;    /* conv as a linear: (hidden, C*P*P), input
-                                    patches unfolded in (c, ky, kx) order */
-    struct vitc_layer_weights *layers; /* (num_hidden_layers)             */
+    const float *cls_token;               /* (n_prefix, hidden): CLS, then the
+                                             distillation token when there is one  */
+    const float *pos_embed;               /* (n_tokens, hidden)                    */
+    const float *pre_ln_w, *pre_ln_b;     /* (hidden), pre_norm only          */
+    struct vitc_linear patch;             /* conv as a linear: (hidden, C*P*P), input
+                                             patches unfolded in (c, ky, kx) order */
+    struct vitc_layer_weights *layers;    /* (num_hidden_layers)             */
     const float *ln_final_w, *ln_final_b; /* (hidden)                     */
-    struct vitc_linear pooler;     /* (hidden, hidden); weight NULL if absent */
-    struct vitc_linear classifier; /* (num_labels, hidden); weight NULL if absent */
+    struct vitc_linear pooler;            /* (hidden, hidden); weight NULL if absent */
+    struct vitc_linear classifier;        /* (num_labels, hidden); weight NULL if absent;
+                                             halved when distilled               */
+    struct vitc_linear distill;           /* (num_labels, hidden) DeiT's distillation
+                                             head, halved (so the sum is the mean:
+                                             exact, a power of two); else absent */
+    struct vitc_linear projection;        /* (projection_dim, hidden), no bias; CLIP */
+    /* SigLIP's attention-pooling head (VITC_POOL_MAP). */
+    const float *head_query;               /* (hidden) probe W_q^T + b_q, made at load:
+                                              the query is the same for every image */
+    struct vitc_linear head_kv;            /* (2 * hidden, hidden): in_proj's k, v rows */
+    struct vitc_linear head_out;           /* (hidden, hidden) out_proj             */
+    const float *head_ln_w, *head_ln_b;    /* (hidden)                       */
+    struct vitc_linear head_fc1, head_fc2; /* the head's MLP              */
 };
 
 /* True when the layer has a weight (whole or in parts). */
@@ -78,12 +121,13 @@ struct vitc_safetensors;
 
 struct vitc_model {
     struct vitc_config cfg;
-    vitc_model_info info;        /* public view; strings point into cfg/below */
+    struct vitc_arch arch;
+    vitc_model_info info; /* public view; strings point into cfg/below */
     vitc_model_params params;
     struct vitc_weights w;
     struct vitc_safetensors *st; /* the mapped checkpoint (owner)        */
     float *arena;                /* converted / fused weights (owner)    */
-    char  *dir;                  /* model directory, for messages        */
+    char *dir;                   /* model directory, for messages        */
 };
 
 /* Lets the CPU backend prepare weights once at load (packing, precision
@@ -98,30 +142,34 @@ void vitc_model_unprepare_weights(struct vitc_model *m);
 struct vitc_be;
 
 /* One ctx's activation buffers for up to max_batch images (n), all in one
- * allocation of backend memory. T = n_tokens, Np = T - 1, D = hidden_size. */
+ * allocation of backend memory. T = n_tokens, Np = T - n_prefix, D =
+ * hidden_size. */
 struct vitc_acts {
-    float *arena;                /* owner of every buffer below but staging */
-    float *pixels;               /* (n, C, S, S) the last input            */
-    float *patches;              /* (n*Np, C*P*P) unfolded patches         */
-    float *patch_emb;            /* (n*Np, D)                              */
-    float *h;                    /* (n*T, D) residual stream               */
-    float *xn;                   /* (n*T, D) LayerNorm output              */
-    float *qkv;                  /* (n*T, 3D)                              */
-    float *attn;                 /* (n*T, D) attention output              */
-    float *mlp;                  /* (n*T, intermediate_size)               */
-    float *last_hidden;          /* (n*T, D) last_hidden_state             */
-    float *cls;                  /* (n, D) last_hidden_state[:, 0]         */
-    float *pooled;               /* (n, D) pooler output, NULL if absent   */
-    float *logits;               /* (n, num_labels), NULL if absent        */
-    float *staging;              /* host (n*T*D) for the tap when backend
-                                    memory is not host memory, else NULL  */
+    float *arena;       /* owner of every buffer below but staging */
+    float *pixels;      /* (n, C, S, S) the last input            */
+    float *patches;     /* (n*Np, C*P*P) unfolded patches         */
+    float *patch_emb;   /* (n*Np, D)                              */
+    float *h;           /* (n*T, D) residual stream               */
+    float *xn;          /* (n*T, D) LayerNorm output              */
+    float *qkv;         /* (n*T, 3D)                              */
+    float *attn;        /* (n*T, D) attention output              */
+    float *mlp;         /* (n*T, intermediate_size), SwiGLU: 2x   */
+    float *glu;         /* (n*T, intermediate_size), SwiGLU only  */
+    float *last_hidden; /* (n*T, D) last_hidden_state             */
+    float *cls;         /* (n, D) last_hidden_state[:, 0]         */
+    float *dist;        /* (n, D) last_hidden_state[:, 1], distilled only */
+    float *embeds;      /* (n, projection_dim) image_embeds, or NULL */
+    float *pooled;      /* (n, D) pooler output, NULL if absent   */
+    float *logits;      /* (n, num_labels), NULL if absent        */
+    float *staging;     /* host (n*T*D) for the tap when backend
+                           memory is not host memory, else NULL  */
     size_t max_batch;
 };
 
 /* Plans and allocates the activation buffers for max_batch images through
  * the backend (overflow-checked). Writes *out only on success. */
-vitc_status vitc_model_acts_new(const struct vitc_model *m, struct vitc_be *be,
-                                size_t max_batch, struct vitc_acts *out);
+vitc_status vitc_model_acts_new(const struct vitc_model *m, struct vitc_be *be, size_t max_batch,
+                                struct vitc_acts *out);
 void vitc_model_acts_free(struct vitc_be *be, struct vitc_acts *a);
 
 /* Runs the ViT forward on n_images (1..a->max_batch) images of pixel_values

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
- * model_load.c — a Hugging Face ViT directory (config.json, model.safetensors,
- * preprocessor_config.json) to a struct vitc_model. The only file that knows
- * HF tensor names: it checks every tensor's dtype and shape, points F32 views
- * straight into the read-only mapping and converts the rest (and fuses q/k/v)
- * once into one arena. Model layer: no kernels, no forward pass.
+ * model_load.c — a Hugging Face ViT, DeiT or CLIP directory (config.json,
+ * model.safetensors, preprocessor_config.json) to a struct vitc_model. With
+ * the family table (model_family.c) the only code that knows HF tensor names: it checks every
+ * tensor's dtype and shape, points F32 views straight into the read-only mapping and converts the
+ * rest (and fuses q/k/v) once into one arena. Model layer: no kernels, no forward pass.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +17,9 @@
 #include "err.h"
 #include "half.h"
 #include "model.h"
+#include "model_family.h"
+#include "pos_interp.h"
+#include "preprocess_config.h"
 #include "safetensors.h"
 
 /* Weights are viewed in place as float32, so the file's little-endian floats
@@ -38,10 +41,11 @@ struct shape {
 struct loader {
     struct vitc_model *m;
     const struct vitc_safetensors *st;
-    const char *prefix;  /* "" (ViTModel) or "vit." (classifier) */
-    unsigned char *used; /* (st->n_tensors) per tensor: consumed */
-    int filling;         /* 0: plan, 1: fill */
-    size_t arena_floats; /* plan: total; fill: cursor */
+    const struct vitc_family_desc *fam; /* the family's names      */
+    const char *prefix;                 /* the tower's: "" (ViTModel), "vit." (classifier), ... */
+    unsigned char *used;                /* (st->n_tensors) per tensor: consumed */
+    int filling;                        /* 0: plan, 1: fill */
+    size_t arena_floats;                /* plan: total; fill: cursor */
     uint64_t n_params;
     unsigned dtypes; /* bit per vitc_st_dtype among used tensors */
     char name[MAX_NAME];
@@ -49,15 +53,19 @@ struct loader {
 
 /* ---- names and shapes ---- */
 
-static const char *tname(struct loader *L, const char *suffix)
+/* Layer `layer`'s tensor: the family's layer prefix, then a name and an
+ * optional ".weight" / ".bias" (suffix2). */
+static const char *lname2(struct loader *L, int layer, const char *suffix, const char *suffix2)
 {
-    snprintf(L->name, sizeof L->name, "%s%s", L->prefix, suffix);
+    char lp[64];
+    snprintf(lp, sizeof lp, L->fam->layer, layer);
+    snprintf(L->name, sizeof L->name, "%s%s%s%s", L->prefix, lp, suffix, suffix2);
     return L->name;
 }
 
-static const char *lname(struct loader *L, int layer, const char *suffix)
+static const char *tname2(struct loader *L, const char *suffix, const char *suffix2)
 {
-    snprintf(L->name, sizeof L->name, "%sencoder.layer.%d.%s", L->prefix, layer, suffix);
+    snprintf(L->name, sizeof L->name, "%s%s%s", L->prefix, suffix, suffix2);
     return L->name;
 }
 
@@ -220,20 +228,18 @@ static vitc_status take_linear(struct loader *L, const char *wname, const char *
  * fused in the arena or NULL. */
 static vitc_status take_qkv(struct loader *L, int layer, struct vitc_linear *qkv)
 {
-    static const char *const part[3] = {"query", "key", "value"};
+    const char *const part[3] = {L->fam->q, L->fam->k, L->fam->v};
     const struct vitc_config *c = &L->m->cfg;
     size_t H = (size_t)c->hidden_size;
     float *b = c->qkv_bias ? reserve(L, 3 * H) : NULL;
-    char suffix[64];
     vitc_status s;
     for (int j = 0; j < 3; j++) {
-        snprintf(suffix, sizeof suffix, "attention.attention.%s.weight", part[j]);
-        s = take(L, lname(L, layer, suffix), (struct shape){2, {H, H}}, &qkv->parts[j]);
+        s = take(L, lname2(L, layer, part[j], ".weight"), (struct shape){2, {H, H}},
+                 &qkv->parts[j]);
         if (s != VITC_OK) {
             return s;
         }
-        snprintf(suffix, sizeof suffix, "attention.attention.%s.bias", part[j]);
-        const char *bname = lname(L, layer, suffix);
+        const char *bname = lname2(L, layer, part[j], ".bias");
         if (!c->qkv_bias) {
             if (vitc_st_find(L->st, bname)) {
                 return vitc_error(VITC_ERR_FORMAT,
@@ -263,43 +269,215 @@ void vitc_linear_copy_rows(const struct vitc_linear *l, size_t r0, size_t n, flo
     }
 }
 
+/* A LayerNorm's weight and bias (hidden) of layer i (i < 0: of the tower). */
+static vitc_status take_ln(struct loader *L, int i, const char *name, const float **w,
+                           const float **b)
+{
+    struct shape vec = {1, {(uint64_t)L->m->cfg.hidden_size}};
+    vitc_status s =
+        take(L, i < 0 ? tname2(L, name, ".weight") : lname2(L, i, name, ".weight"), vec, w);
+    if (s == VITC_OK) {
+        s = take(L, i < 0 ? tname2(L, name, ".bias") : lname2(L, i, name, ".bias"), vec, b);
+    }
+    return s;
+}
+
+/* A Linear of layer i (i < 0: of the tower; absolute: no tower prefix). */
+static vitc_status take_named_linear(struct loader *L, int i, const char *name, int absolute,
+                                     int n_out, int n_in, int has_bias, struct vitc_linear *lin)
+{
+    char wname[MAX_NAME], bname[MAX_NAME];
+    if (absolute) {
+        snprintf(wname, sizeof wname, "%s.weight", name);
+        snprintf(bname, sizeof bname, "%s.bias", name);
+    } else {
+        snprintf(wname, sizeof wname, "%s",
+                 i < 0 ? tname2(L, name, ".weight") : lname2(L, i, name, ".weight"));
+        snprintf(bname, sizeof bname, "%s",
+                 i < 0 ? tname2(L, name, ".bias") : lname2(L, i, name, ".bias"));
+    }
+    if (has_bias) {
+        return take_linear(L, wname, bname, n_out, n_in, lin);
+    }
+    if (vitc_st_find(L->st, bname)) {
+        return vitc_error(VITC_ERR_FORMAT,
+                          "%s: tensor '%s' is not expected (this layer has no bias)", L->st->name,
+                          bname);
+    }
+    lin->n_out = n_out;
+    lin->n_in = n_in;
+    lin->bias = NULL;
+    return take(L, wname, (struct shape){2, {(uint64_t)n_out, (uint64_t)n_in}}, &lin->weight);
+}
+
+/* A copy of lin in the arena with row r scaled by scale[r] (DINOv2's layer
+ * scale folded into the linear before it: lambda * (x W^T + b) = x (lambda
+ * W)^T + lambda b, one rounding per weight instead of one per output). */
+static vitc_status scale_rows(struct loader *L, struct vitc_linear *lin, const float *scale)
+{
+    size_t N = (size_t)lin->n_out, K = (size_t)lin->n_in;
+    float *w = reserve(L, N * K), *b = reserve(L, N);
+    if (L->filling) {
+        for (size_t r = 0; r < N; r++) {
+            for (size_t k = 0; k < K; k++) {
+                w[r * K + k] = lin->weight[r * K + k] * scale[r];
+            }
+            b[r] = lin->bias[r] * scale[r];
+        }
+        lin->weight = w;
+        lin->bias = b;
+    }
+    return VITC_OK;
+}
+
 static vitc_status take_layer(struct loader *L, int i, struct vitc_layer_weights *lw)
 {
+    const struct vitc_family_desc *f = L->fam;
+    const struct vitc_config *c = &L->m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size;
+    const char *fc1 = c->swiglu ? f->glu_in : f->fc1, *fc2 = c->swiglu ? f->glu_out : f->fc2;
+    vitc_status s;
+    if (c->swiglu && !f->glu_in) {
+        return vitc_error(VITC_ERR_UNSUPPORTED, "%s: a %s model has no SwiGLU feed-forward",
+                          L->st->name, f->model_type);
+    }
+    if ((s = take_ln(L, i, f->ln1, &lw->ln_before_w, &lw->ln_before_b)) ||
+        (s = take_qkv(L, i, &lw->qkv)) ||
+        (s = take_named_linear(L, i, f->attn_out, 0, H, H, 1, &lw->attn_out)) ||
+        (s = take_ln(L, i, f->ln2, &lw->ln_after_w, &lw->ln_after_b)) ||
+        (s = take_named_linear(L, i, fc1, 0, c->swiglu ? 2 * I : I, H, 1, &lw->fc1)) ||
+        (s = take_named_linear(L, i, fc2, 0, H, I, 1, &lw->fc2))) {
+        return s;
+    }
+    if (f->ls1) {
+        struct shape vec = {1, {(uint64_t)H}};
+        const float *l1 = NULL, *l2 = NULL;
+        char n2[MAX_NAME];
+        snprintf(n2, sizeof n2, "%s", lname2(L, i, f->ls2, ""));
+        if ((s = take(L, lname2(L, i, f->ls1, ""), vec, &l1)) || (s = take(L, n2, vec, &l2)) ||
+            (s = scale_rows(L, &lw->attn_out, l1)) || (s = scale_rows(L, &lw->fc2, l2))) {
+            return s;
+        }
+    }
+    return VITC_OK;
+}
+
+/* SigLIP's attention-pooling head: probe, the packed in_proj (q rows, then
+ * k, then v), out_proj, layernorm and mlp. The query is the same for every
+ * image, so probe W_q^T + b_q is computed here once (in double, rounded
+ * once) and k | v stay one linear of 2H rows. */
+static vitc_status take_head(struct loader *L)
+{
+    struct vitc_weights *w = &L->m->w;
     const struct vitc_config *c = &L->m->cfg;
     uint64_t H = (uint64_t)c->hidden_size;
-    int I = c->intermediate_size;
-    struct shape vec = {1, {H}};
-    char bias[MAX_NAME];
+    char hp[64], name[MAX_NAME];
+    const float *probe = NULL, *inw = NULL, *inb = NULL;
     vitc_status s;
+    snprintf(hp, sizeof hp, "%s", L->fam->head);
+    snprintf(name, sizeof name, "%sprobe", hp);
+    if ((s = take(L, tname2(L, name, ""), (struct shape){3, {1, 1, H}}, &probe))) {
+        return s;
+    }
+    snprintf(name, sizeof name, "%sattention.in_proj_weight", hp);
+    if ((s = take(L, tname2(L, name, ""), (struct shape){2, {3 * H, H}}, &inw))) {
+        return s;
+    }
+    snprintf(name, sizeof name, "%sattention.in_proj_bias", hp);
+    if ((s = take(L, tname2(L, name, ""), (struct shape){1, {3 * H}}, &inb))) {
+        return s;
+    }
+    float *q = reserve(L, H);
+    w->head_kv.n_out = (int)(2 * H);
+    w->head_kv.n_in = (int)H;
+    if (L->filling) {
+        for (size_t r = 0; r < H; r++) {
+            double acc = inb[r];
+            for (size_t k = 0; k < H; k++) {
+                acc += (double)probe[k] * inw[r * H + k];
+            }
+            q[r] = (float)acc;
+        }
+        w->head_query = q;
+        w->head_kv.weight = inw + H * H;
+        w->head_kv.bias = inb + H;
+    }
+    snprintf(name, sizeof name, "%sattention.out_proj", hp);
+    if ((s = take_named_linear(L, -1, name, 0, (int)H, (int)H, 1, &w->head_out))) {
+        return s;
+    }
+    snprintf(name, sizeof name, "%slayernorm", hp);
+    if ((s = take_ln(L, -1, name, &w->head_ln_w, &w->head_ln_b))) {
+        return s;
+    }
+    snprintf(name, sizeof name, "%smlp.fc1", hp);
+    if ((s = take_named_linear(L, -1, name, 0, c->intermediate_size, (int)H, 1, &w->head_fc1))) {
+        return s;
+    }
+    snprintf(name, sizeof name, "%smlp.fc2", hp);
+    return take_named_linear(L, -1, name, 0, (int)H, c->intermediate_size, 1, &w->head_fc2);
+}
 
-    if ((s = take(L, lname(L, i, "layernorm_before.weight"), vec, &lw->ln_before_w)) ||
-        (s = take(L, lname(L, i, "layernorm_before.bias"), vec, &lw->ln_before_b)) ||
-        (s = take_qkv(L, i, &lw->qkv))) {
+/* The position table: the file's (n_prefix + N*N rows, N = table_size /
+ * patch_size), used as it is when the input's grid is N x N, else
+ * interpolated into the arena for the input's grid (DINOv2). */
+static vitc_status take_pos(struct loader *L)
+{
+    const struct vitc_family_desc *f = L->fam;
+    const struct vitc_config *c = &L->m->cfg;
+    uint64_t H = (uint64_t)c->hidden_size, pre = (uint64_t)c->n_prefix;
+    uint64_t N = (uint64_t)(c->table_size / c->patch_size);
+    uint64_t g = (uint64_t)(c->image_size / c->patch_size);
+    uint64_t T = N * N + pre;
+    struct shape pos =
+        f->token_rank == 3 ? (struct shape){3, {1, T, H}} : (struct shape){2, {T, H}};
+    const float *table = NULL;
+    vitc_status s = take(L, tname2(L, f->pos, ""), pos, &table);
+    if (s != VITC_OK || g == N) {
+        L->m->w.pos_embed = table;
         return s;
     }
-    snprintf(bias, sizeof bias, "%s", lname(L, i, "attention.output.dense.bias"));
-    if ((s = take_linear(L, lname(L, i, "attention.output.dense.weight"), bias, (int)H, (int)H,
-                         &lw->attn_out))) {
-        return s;
+    float *out = reserve(L, (size_t)((g * g + pre) * H));
+    if (L->filling) {
+        vitc_pos_interpolate(table, (size_t)pre, (size_t)N, (size_t)H, (size_t)g, (size_t)g, out);
+        L->m->w.pos_embed = out;
     }
-    if ((s = take(L, lname(L, i, "layernorm_after.weight"), vec, &lw->ln_after_w)) ||
-        (s = take(L, lname(L, i, "layernorm_after.bias"), vec, &lw->ln_after_b))) {
-        return s;
+    return VITC_OK;
+}
+
+/* A linear whose rows are halved into the arena (DeiT's two heads, whose
+ * mean is then their sum: halving is exact in binary floating point). */
+static vitc_status halve(struct loader *L, struct vitc_linear *lin)
+{
+    size_t nw = (size_t)lin->n_out * (size_t)lin->n_in, nb = (size_t)lin->n_out;
+    /* The views are set only in the filling pass: reserve for both. */
+    float *w = reserve(L, nw), *b = reserve(L, nb);
+    if (L->filling) {
+        for (size_t i = 0; i < nw; i++) {
+            w[i] = lin->weight[i] * 0.5f;
+        }
+        for (size_t i = 0; b && i < nb; i++) {
+            b[i] = lin->bias[i] * 0.5f;
+        }
+        lin->weight = w;
+        lin->bias = b;
     }
-    snprintf(bias, sizeof bias, "%s", lname(L, i, "intermediate.dense.bias"));
-    if ((s = take_linear(L, lname(L, i, "intermediate.dense.weight"), bias, I, (int)H, &lw->fc1))) {
-        return s;
-    }
-    snprintf(bias, sizeof bias, "%s", lname(L, i, "output.dense.bias"));
-    return take_linear(L, lname(L, i, "output.dense.weight"), bias, (int)H, I, &lw->fc2);
+    return VITC_OK;
 }
 
 /* Classifier rows are id2label's size; without id2label they come from the
- * tensor and the labels stay unnamed. */
+ * tensor and the labels stay unnamed. DeiT's distillation head has the same
+ * shape. */
 static vitc_status take_classifier(struct loader *L)
 {
     struct vitc_config *c = &L->m->cfg;
-    const struct vitc_st_tensor *t = vitc_st_find(L->st, "classifier.weight");
+    const struct vitc_family_desc *f = L->fam;
+    char wname[MAX_NAME];
+    if (!f->classifier) {
+        return VITC_OK;
+    }
+    snprintf(wname, sizeof wname, "%s.weight", f->classifier);
+    const struct vitc_st_tensor *t = vitc_st_find(L->st, wname);
     if (!t) {
         return VITC_OK;
     }
@@ -307,22 +485,53 @@ static vitc_status take_classifier(struct loader *L)
     if (!c->id2label) {
         rows = t->ndim == 2 && t->shape[0] > 0 && t->shape[0] <= INT_MAX ? (int)t->shape[0] : 0;
         if (rows == 0) {
-            return vitc_error(VITC_ERR_FORMAT,
-                              "%s: tensor 'classifier.weight': expected shape [num_labels,%d]",
-                              L->st->name, c->hidden_size);
+            return vitc_error(VITC_ERR_FORMAT, "%s: tensor '%s': expected shape [num_labels,%d]",
+                              L->st->name, wname, c->hidden_size);
         }
     } else if (t->ndim == 2 && t->shape[1] == (uint64_t)c->hidden_size &&
                t->shape[0] != (uint64_t)rows) {
         return vitc_error(VITC_ERR_FORMAT,
-                          "%s: tensor 'classifier.weight' has %llu rows but config.json's "
+                          "%s: tensor '%s' has %llu rows but config.json's "
                           "id2label has %d labels",
-                          L->st->name, (unsigned long long)t->shape[0], rows);
+                          L->st->name, wname, (unsigned long long)t->shape[0], rows);
     }
-    vitc_status s = take_linear(L, "classifier.weight", "classifier.bias", rows, c->hidden_size,
-                                &L->m->w.classifier);
+    vitc_status s =
+        take_named_linear(L, -1, f->classifier, 1, rows, c->hidden_size, 1, &L->m->w.classifier);
+    if (s == VITC_OK && f->distill) {
+        s = take_named_linear(L, -1, f->distill, 1, rows, c->hidden_size, 1, &L->m->w.distill);
+        if (s == VITC_OK) {
+            L->m->arch.distilled = true;
+            s = halve(L, &L->m->w.classifier);
+        }
+        if (s == VITC_OK) {
+            s = halve(L, &L->m->w.distill);
+        }
+    }
     if (s == VITC_OK && L->filling) {
         c->num_labels = rows;
     }
+    return s;
+}
+
+/* The prefix tokens: CLS alone is viewed in place; CLS and the
+ * distillation token are joined into (2, H) in the arena. */
+static vitc_status take_tokens(struct loader *L)
+{
+    const struct vitc_family_desc *f = L->fam;
+    uint64_t H = (uint64_t)L->m->cfg.hidden_size;
+    struct shape tok = f->token_rank == 3 ? (struct shape){3, {1, 1, H}} : (struct shape){1, {H}};
+    if (!f->cls) {
+        return VITC_OK; /* SigLIP: no prefix token */
+    }
+    if (!f->dist) {
+        return take(L, tname2(L, f->cls, ""), tok, &L->m->w.cls_token);
+    }
+    float *both = reserve(L, 2 * H);
+    vitc_status s = take_into(L, tname2(L, f->cls, ""), tok, both);
+    if (s == VITC_OK) {
+        s = take_into(L, tname2(L, f->dist, ""), tok, both ? both + H : NULL);
+    }
+    L->m->w.cls_token = both;
     return s;
 }
 
@@ -330,70 +539,118 @@ static vitc_status take_classifier(struct loader *L)
 static vitc_status walk(struct loader *L)
 {
     struct vitc_model *m = L->m;
+    const struct vitc_family_desc *f = L->fam;
     const struct vitc_config *c = &m->cfg;
     struct vitc_weights *w = &m->w;
     uint64_t H = (uint64_t)c->hidden_size, P = (uint64_t)c->patch_size;
     uint64_t C = (uint64_t)c->num_channels;
-    uint64_t side = (uint64_t)(c->image_size / c->patch_size);
-    uint64_t T = side * side + 1;
-    struct shape vec = {1, {H}};
     vitc_status s;
 
-    if ((s = take(L, tname(L, "embeddings.cls_token"), (struct shape){3, {1, 1, H}},
-                  &w->cls_token)) ||
-        (s = take(L, tname(L, "embeddings.position_embeddings"), (struct shape){3, {1, T, H}},
-                  &w->pos_embed)) ||
-        (s = take(L, tname(L, "embeddings.patch_embeddings.projection.weight"),
-                  (struct shape){4, {H, C, P, P}}, &w->patch.weight)) ||
-        (s = take(L, tname(L, "embeddings.patch_embeddings.projection.bias"), vec,
-                  &w->patch.bias))) {
+    if ((s = take_tokens(L)) || (s = take_pos(L)) ||
+        (s = take(L, tname2(L, f->patch, ".weight"), (struct shape){4, {H, C, P, P}},
+                  &w->patch.weight))) {
+        return s;
+    }
+    if (f->patch_bias) {
+        s = take(L, tname2(L, f->patch, ".bias"), (struct shape){1, {H}}, &w->patch.bias);
+    } else if (vitc_st_find(L->st, tname2(L, f->patch, ".bias"))) {
+        s = vitc_error(VITC_ERR_FORMAT, "%s: tensor '%s' is not expected (no patch bias in %s)",
+                       L->st->name, L->name, f->model_type);
+    }
+    if (s != VITC_OK) {
         return s;
     }
     /* The conv weight (H, C, P, P) is read as a linear (H, C*P*P). */
     w->patch.n_out = (int)H;
     w->patch.n_in = (int)(C * P * P);
-
+    if (f->pre_ln && (s = take_ln(L, -1, f->pre_ln, &w->pre_ln_w, &w->pre_ln_b))) {
+        return s;
+    }
     for (int i = 0; i < c->num_hidden_layers; i++) {
         if ((s = take_layer(L, i, &w->layers[i]))) {
             return s;
         }
     }
-    if ((s = take(L, tname(L, "layernorm.weight"), vec, &w->ln_final_w)) ||
-        (s = take(L, tname(L, "layernorm.bias"), vec, &w->ln_final_b))) {
+    if ((s = take_ln(L, -1, f->final_ln, &w->ln_final_w, &w->ln_final_b))) {
         return s;
     }
-
-    char bias[MAX_NAME];
-    snprintf(bias, sizeof bias, "%s", tname(L, "pooler.dense.bias"));
-    if (vitc_st_find(L->st, bias) || vitc_st_find(L->st, tname(L, "pooler.dense.weight"))) {
-        if ((s = take_linear(L, tname(L, "pooler.dense.weight"), bias, (int)H, (int)H,
-                             &w->pooler))) {
+    if (f->pooler && (vitc_st_find(L->st, tname2(L, f->pooler, ".weight")) ||
+                      vitc_st_find(L->st, tname2(L, f->pooler, ".bias")))) {
+        if ((s = take_named_linear(L, -1, f->pooler, 0, (int)H, (int)H, 1, &w->pooler))) {
             return s;
         }
     }
-    return L->prefix[0] ? take_classifier(L) : VITC_OK;
+    if (f->head && (s = take_head(L))) {
+        return s;
+    }
+    if (f->projection) {
+        if ((s = take_named_linear(L, -1, f->projection, 1, c->projection_dim, (int)H, 0,
+                                   &w->projection))) {
+            return s;
+        }
+    }
+    return L->prefix[0] || !f->head_prefix ? take_classifier(L) : VITC_OK;
 }
 
 /* ViTModel files name tensors "embeddings...", ViTForImageClassification
- * files "vit.embeddings..." plus "classifier.*"; a file is one or the other. */
+ * files "vit.embeddings..." plus "classifier.*" (DeiT: "deit." and its two
+ * heads); a file is one or the other. CLIP's tower is always under
+ * "vision_model.", beside a text tower that is never read. */
+static int is_other(const struct vitc_family_desc *f, const char *n)
+{
+    for (size_t i = 0; i < sizeof f->other / sizeof f->other[0] && f->other[i]; i++) {
+        if (strncmp(n, f->other[i], strlen(f->other[i])) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int is_head(const struct vitc_family_desc *f, const char *n)
+{
+    const char *heads[] = {f->classifier, f->distill, f->projection};
+    for (size_t i = 0; i < 3; i++) {
+        size_t k = heads[i] ? strlen(heads[i]) : 0;
+        if (k && strncmp(n, heads[i], k) == 0 && n[k] == '.') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static vitc_status detect_prefix(struct loader *L)
 {
-    const char *plain = NULL, *vit = NULL;
+    const struct vitc_family_desc *f = L->fam;
+    const char *plain = NULL, *pre = NULL;
+    if (!f->head_prefix) {
+        L->prefix = f->base_prefix;
+        size_t k = strlen(f->base_prefix);
+        for (size_t i = 0; i < L->st->n_tensors; i++) {
+            if (strncmp(L->st->tensors[i].name, f->base_prefix, k) == 0) {
+                return VITC_OK;
+            }
+        }
+        return vitc_error(VITC_ERR_FORMAT,
+                          "%s: no vision tower: no tensor is named '%s*' (a %s checkpoint "
+                          "without its image encoder?)",
+                          L->st->name, f->base_prefix, f->model_type);
+    }
+    size_t hk = strlen(f->head_prefix);
     for (size_t i = 0; i < L->st->n_tensors; i++) {
         const char *n = L->st->tensors[i].name;
-        if (strncmp(n, "vit.", 4) == 0) {
-            vit = vit ? vit : n;
-        } else if (strncmp(n, "classifier.", 11) != 0) {
+        if (strncmp(n, f->head_prefix, hk) == 0) {
+            pre = pre ? pre : n;
+        } else if (!is_head(f, n) && !is_other(f, n)) {
             plain = plain ? plain : n;
         }
     }
-    if (plain && vit) {
+    if (plain && pre) {
         return vitc_error(VITC_ERR_FORMAT,
-                          "%s: tensor names mix 'vit.'-prefixed and unprefixed ones ('%s' and "
+                          "%s: tensor names mix '%s'-prefixed and unprefixed ones ('%s' and "
                           "'%s')",
-                          L->st->name, vit, plain);
+                          L->st->name, f->head_prefix, pre, plain);
     }
-    L->prefix = vit ? "vit." : "";
+    L->prefix = pre ? f->head_prefix : "";
     return VITC_OK;
 }
 
@@ -403,11 +660,11 @@ static vitc_status check_unused(struct loader *L)
 {
     for (size_t i = 0; i < L->st->n_tensors; i++) {
         const char *n = L->st->tensors[i].name;
-        if (!L->used[i] && strcmp(n, tname(L, "embeddings.mask_token")) != 0) {
+        if (!L->used[i] && !(L->fam->unused && strcmp(n, tname2(L, L->fam->unused, "")) == 0) &&
+            !is_other(L->fam, n)) {
             return vitc_error(VITC_ERR_UNSUPPORTED,
-                              "%s: unknown tensor '%s' (not part of ViTModel or "
-                              "ViTForImageClassification)",
-                              L->st->name, n);
+                              "%s: unknown tensor '%s' (not part of a %s checkpoint vitc reads)",
+                              L->st->name, n, L->fam->model_type);
         }
     }
     return VITC_OK;
@@ -430,7 +687,7 @@ static const char *dtype_summary(unsigned dtypes)
 /* Plans, allocates and fills every weight view of m from m->st. */
 static vitc_status load_weights(struct vitc_model *m)
 {
-    struct loader L = {.m = m, .st = m->st};
+    struct loader L = {.m = m, .st = m->st, .fam = vitc_family_get(m->cfg.family)};
     vitc_status s;
 
     L.used = vitc_mem_calloc(m->st->n_tensors, 1);
@@ -458,6 +715,14 @@ static vitc_status load_weights(struct vitc_model *m)
     if ((s = walk(&L))) {
         goto done;
     }
+    /* The graph's options, from the family and what the file holds. */
+    m->arch.n_prefix = m->cfg.n_prefix;
+    m->arch.patch_bias = L.fam->patch_bias;
+    m->arch.pre_norm = L.fam->pre_ln != NULL;
+    m->arch.final_norm = L.fam->final_norm;
+    m->arch.pool = m->w.pooler.weight ? VITC_POOL_DENSE_TANH : L.fam->pool;
+    m->arch.swiglu = m->cfg.swiglu;
+    m->arch.projection = L.fam->projection != NULL;
     m->info.n_params = L.n_params;
     m->info.file_dtype = dtype_summary(L.dtypes);
 
@@ -510,6 +775,63 @@ static vitc_status explain_missing_weights(const char *dir, const char *st_path)
                       st_path);
 }
 
+/* Most tokens an interpolated position table may be resized to: far above
+ * any published input (DINOv2 at 518 px: 1,370), low enough that a typo in
+ * a crop size fails here and not in an hours-long attention. */
+#define MAX_INTERP_TOKENS 16384
+
+/* The input side: params->image_size when given (ViT and DINOv2 only: the
+ * families whose position table transformers 4.40.2 interpolates), else
+ * for a family whose table always follows the input (DINOv2) the
+ * processor's output size: the crop (224 for the published checkpoints,
+ * whose tables are for 518). The processor is then set to make that size. */
+static vitc_status set_input_size(struct vitc_model *m, const char *cfg_path)
+{
+    struct vitc_config *c = &m->cfg;
+    vitc_preprocess_params *pp = &m->info.preprocess;
+    const struct vitc_family_desc *f = vitc_family_get(c->family);
+    int w = 0, h = 0, asked = m->params.image_size;
+    if (asked > 0 && asked != c->image_size && !f->interpolate && c->family != VITC_FAMILY_VIT) {
+        return vitc_error(VITC_ERR_UNSUPPORTED,
+                          "%s: image size %d: a %s model has no position-embedding "
+                          "interpolation (its image_size is %d)",
+                          cfg_path, asked, f->model_type, c->image_size);
+    }
+    if (asked > 0) {
+        w = h = asked;
+    } else if (!f->interpolate || !vitc_preprocess_fixed_size(pp, &w, &h)) {
+        return VITC_OK;
+    }
+    if (w == c->image_size && asked <= 0) {
+        return VITC_OK;
+    }
+    if (w != h || w % c->patch_size != 0) {
+        return vitc_error(VITC_ERR_UNSUPPORTED,
+                          "%s: input %dx%d is not a square multiple of patch_size %d", cfg_path, w,
+                          h, c->patch_size);
+    }
+    long g = w / c->patch_size;
+    if (g * g + c->n_prefix > MAX_INTERP_TOKENS) {
+        return vitc_error(VITC_ERR_UNSUPPORTED,
+                          "%s: interpolating the position table to %ldx%ld patches (%dx%d "
+                          "pixels) is over the limit of %d tokens",
+                          cfg_path, g, g, w, h, MAX_INTERP_TOKENS);
+    }
+    c->image_size = w;
+    if (asked > 0) {
+        /* The processor makes the asked size: its crop, or its resize. */
+        if (pp->do_center_crop) {
+            pp->crop_height = pp->crop_width = w;
+        }
+        if (pp->shortest_edge > 0) {
+            pp->shortest_edge = w;
+        } else {
+            pp->height = pp->width = w;
+        }
+    }
+    return VITC_OK;
+}
+
 /* Reads the three files of dir into m (config, preprocess params, mapping). */
 static vitc_status open_files(struct vitc_model *m, const char *dir)
 {
@@ -534,9 +856,13 @@ static vitc_status open_files(struct vitc_model *m, const char *dir)
     if ((s = vitc_config_load(cfg_path, &m->cfg))) {
         goto done;
     }
-    m->info.preprocess = vitc_preprocess_default_params();
+    enum vitc_processor_kind kind = vitc_family_get(m->cfg.family)->processor;
+    m->info.preprocess = vitc_preprocess_class_defaults(kind);
     if (stat(pp_path, &sb) == 0 &&
-        (s = vitc_preprocess_params_load(pp_path, &m->info.preprocess))) {
+        (s = vitc_preprocess_params_load_kind(pp_path, kind, &m->info.preprocess))) {
+        goto done;
+    }
+    if ((s = set_input_size(m, cfg_path)) != VITC_OK) {
         goto done;
     }
     s = vitc_st_open(st_path, &m->st);
@@ -553,7 +879,21 @@ static void fill_info(struct vitc_model *m)
     const struct vitc_config *c = &m->cfg;
     vitc_model_info *info = &m->info;
     int side = c->image_size / c->patch_size;
-    info->architecture = m->w.classifier.weight ? "ViTForImageClassification" : "ViTModel";
+    const struct vitc_family_desc *f = vitc_family_get(c->family);
+    static const char *const pooling[] = {"none", "tanh dense", "post-LayerNorm CLS",
+                                          "LayerNorm'd CLS", "attention pooling head"};
+    if (c->architecture[0]) {
+        info->architecture = c->architecture;
+    } else {
+        info->architecture = m->w.classifier.weight ? "ViTForImageClassification" : "ViTModel";
+    }
+    info->family = f->model_type;
+    info->pooling = pooling[m->arch.pool];
+    info->n_prefix_tokens = m->arch.n_prefix;
+    info->projection_dim = m->arch.projection ? m->w.projection.n_out : 0;
+    info->default_output = m->arch.projection ? VITC_OUTPUT_IMAGE_EMBEDS
+                           : m->arch.pool     ? VITC_OUTPUT_POOLER
+                                              : VITC_OUTPUT_CLS;
     info->hidden_size = c->hidden_size;
     info->num_hidden_layers = c->num_hidden_layers;
     info->num_attention_heads = c->num_attention_heads;
@@ -561,11 +901,11 @@ static void fill_info(struct vitc_model *m)
     info->image_size = c->image_size;
     info->patch_size = c->patch_size;
     info->num_channels = c->num_channels;
-    info->n_tokens = side * side + 1;
+    info->n_tokens = side * side + m->arch.n_prefix;
     info->layer_norm_eps = c->layer_norm_eps;
     info->qkv_bias = c->qkv_bias;
     info->hidden_act = c->hidden_act_name;
-    info->has_pooler = m->w.pooler.weight != NULL;
+    info->has_pooler = m->arch.pool != VITC_POOL_NONE;
     info->num_labels = m->w.classifier.weight ? c->num_labels : 0;
 }
 
@@ -601,6 +941,10 @@ vitc_status vitc_model_load(const char *dir, const vitc_model_params *params, vi
     if (params && ((unsigned)params->precision > VITC_PRECISION_TF32)) {
         return vitc_error(VITC_ERR_INVALID_ARG, "vitc_model_load: unknown precision %d",
                           (int)params->precision);
+    }
+    if (params && (params->image_size < 0 || params->image_size > 65535)) {
+        return vitc_error(VITC_ERR_INVALID_ARG, "vitc_model_load: image_size %d is not in 0..65535",
+                          params->image_size);
     }
     if (stat(dir, &sb) != 0) {
         return vitc_error(VITC_ERR_IO, "%s: cannot open model directory: %s", dir, strerror(errno));

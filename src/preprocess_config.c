@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * preprocess_config.c — preprocessor_config.json (transformers'
- * ViTImageProcessor settings) parsed with jansson into vitc_preprocess_params.
- * I/O leaf: knows the JSON keys and ViTImageProcessor's defaults, nothing of
- * images. Absent keys keep the defaults, unknown keys are ignored, bad types
+ * preprocess_config.c — preprocessor_config.json (transformers' ViT, DeiT,
+ * CLIP, Bit and Siglip image processor settings) parsed with jansson into
+ * vitc_preprocess_params. I/O leaf: knows the JSON keys and each class's
+ * defaults, nothing of images. Absent keys keep the defaults, unknown keys are ignored, bad types
  * or values are refused with a message naming the file and the key.
  */
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "preprocess_config.h"
 
 /* Larger sides than this are refused: no ViT processor asks for them and
  * they would make preprocess buffers absurd (8192^2 * 3 floats = 768 MiB). */
@@ -36,8 +37,88 @@ vitc_preprocess_params vitc_preprocess_default_params(void)
         .image_mean = {0.5, 0.5, 0.5},
         .image_std = {0.5, 0.5, 0.5},
         .do_convert_rgb = true,
+        .processor = "ViTImageProcessor",
     };
     return p;
+}
+
+/* ---- processor classes ---- */
+
+/* The processors transformers 4.40.2 has for ViT-shaped models, with the
+ * defaults each one's __init__ gives keys missing from the file. */
+static const double CLIP_MEAN[3] = {0.48145466, 0.4578275, 0.40821073};
+static const double CLIP_STD[3] = {0.26862954, 0.26130258, 0.27577711};
+
+static const struct processor_class {
+    const char *name;
+    enum vitc_processor_kind kind;
+} classes[] = {
+    {"ViTImageProcessor", VITC_PROCESSOR_VIT},       {"DeiTImageProcessor", VITC_PROCESSOR_DEIT},
+    {"CLIPImageProcessor", VITC_PROCESSOR_CLIP},     {"BitImageProcessor", VITC_PROCESSOR_BIT},
+    {"SiglipImageProcessor", VITC_PROCESSOR_SIGLIP},
+};
+
+vitc_preprocess_params vitc_preprocess_class_defaults(enum vitc_processor_kind kind)
+{
+    vitc_preprocess_params p = vitc_preprocess_default_params();
+    p.processor = classes[kind].name;
+    switch (kind) {
+    case VITC_PROCESSOR_DEIT: /* 256x256, crop 224, bicubic, mean = std = 0.5 */
+        p.height = p.width = 256;
+        p.resample = VITC_RESAMPLE_BICUBIC;
+        p.do_center_crop = true;
+        p.crop_height = p.crop_width = 224;
+        break;
+    case VITC_PROCESSOR_CLIP: /* shortest edge 224, crop 224, bicubic, CLIP mean/std */
+    case VITC_PROCESSOR_BIT:  /* the same defaults as CLIP's */
+        p.shortest_edge = 224;
+        p.resample = VITC_RESAMPLE_BICUBIC;
+        p.do_center_crop = true;
+        p.crop_height = p.crop_width = 224;
+        memcpy(p.image_mean, CLIP_MEAN, sizeof CLIP_MEAN);
+        memcpy(p.image_std, CLIP_STD, sizeof CLIP_STD);
+        break;
+    case VITC_PROCESSOR_SIGLIP: /* 224x224, bicubic, no crop */
+        p.resample = VITC_RESAMPLE_BICUBIC;
+        break;
+    default:
+        break;
+    }
+    return p;
+}
+
+/* image_processor_type, else feature_extractor_type with "FeatureExtractor"
+ * read as "ImageProcessor" (AutoImageProcessor's rule), else *kind stays. */
+static vitc_status get_class(const char *path, json_t *root, enum vitc_processor_kind *kind)
+{
+    const char *keys[] = {"image_processor_type", "feature_extractor_type"};
+    for (size_t k = 0; k < 2; k++) {
+        json_t *v = json_object_get(root, keys[k]);
+        if (!v || json_is_null(v)) {
+            continue;
+        }
+        if (!json_is_string(v)) {
+            return vitc_error(VITC_ERR_FORMAT, "%s: '%s' must be a string", path, keys[k]);
+        }
+        char name[96];
+        const char *s = json_string_value(v), *fe = strstr(s, "FeatureExtractor");
+        if (k == 1 && fe && strlen(s) < 64) {
+            snprintf(name, sizeof name, "%.*sImageProcessor%s", (int)(fe - s), s, fe + 16);
+        } else {
+            snprintf(name, sizeof name, "%s", s);
+        }
+        for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++) {
+            if (strcmp(name, classes[i].name) == 0) {
+                *kind = classes[i].kind;
+                return VITC_OK;
+            }
+        }
+        return vitc_error(VITC_ERR_UNSUPPORTED,
+                          "%s: %s '%s' is not supported (ViT, DeiT, CLIP, Bit or Siglip "
+                          "ImageProcessor)",
+                          path, keys[k], s);
+    }
+    return VITC_OK;
 }
 
 /* ---- field readers ---- */
@@ -70,20 +151,29 @@ static vitc_status get_side(const char *path, json_t *v, const char *what, int *
     return VITC_OK;
 }
 
-/* size: a bare int N ({N, N}, old Hub files), a [height, width] list, or
- * {"height": H, "width": W} — the forms get_size_dict accepts for a
- * square-default processor. {"shortest_edge": N} is valid for other
- * processors but ViTImageProcessor.resize refuses it, so it is too. */
-static vitc_status get_size(const char *path, json_t *root, int *height, int *width)
+/* size: a bare int N, a [height, width] list, {"height": H, "width": W} or
+ * {"shortest_edge": N}, as get_size_dict reads them for each class: a bare
+ * int is N x N for ViT and DeiT, the shortest edge for CLIP and Bit, and an
+ * error for Siglip (4.40.2 fails on it); only CLIP and Bit resize by the
+ * shortest edge. */
+static vitc_status get_size(const char *path, json_t *root, enum vitc_processor_kind kind,
+                            vitc_preprocess_params *p)
 {
     json_t *v = json_object_get(root, "size");
-    int h = 0, w = 0;
+    int h = 0, w = 0, edge = 0;
+    bool by_edge = kind == VITC_PROCESSOR_CLIP || kind == VITC_PROCESSOR_BIT;
     vitc_status st = VITC_OK;
     if (!v) {
         return VITC_OK;
     }
     if (json_is_integer(v)) {
-        st = get_side(path, v, "size", &h);
+        if (kind == VITC_PROCESSOR_SIGLIP) {
+            return vitc_error(VITC_ERR_FORMAT,
+                              "%s: SiglipImageProcessor needs 'size' as {\"height\", \"width\"}, "
+                              "not a bare integer",
+                              path);
+        }
+        st = get_side(path, v, "size", by_edge ? &edge : &h);
         w = h;
     } else if (json_is_array(v)) {
         if (json_array_size(v) != 2) {
@@ -95,18 +185,22 @@ static vitc_status get_size(const char *path, json_t *root, int *height, int *wi
         }
     } else if (json_is_object(v)) {
         json_t *jh = json_object_get(v, "height"), *jw = json_object_get(v, "width");
-        if (!jh || !jw) {
-            if (json_object_get(v, "shortest_edge") || json_object_get(v, "longest_edge")) {
+        json_t *je = json_object_get(v, "shortest_edge");
+        if (je && by_edge && !jh && !jw) {
+            st = get_side(path, je, "size.shortest_edge", &edge);
+        } else if (!jh || !jw) {
+            if (je || json_object_get(v, "longest_edge")) {
                 return vitc_error(VITC_ERR_UNSUPPORTED,
                                   "%s: 'size' by shortest/longest edge is not supported "
-                                  "(ViTImageProcessor needs 'height' and 'width')",
-                                  path);
+                                  "(%s needs 'height' and 'width')",
+                                  path, classes[kind].name);
             }
             return vitc_error(VITC_ERR_FORMAT, "%s: 'size' must have 'height' and 'width'", path);
-        }
-        st = get_side(path, jh, "size.height", &h);
-        if (st == VITC_OK) {
-            st = get_side(path, jw, "size.width", &w);
+        } else {
+            st = get_side(path, jh, "size.height", &h);
+            if (st == VITC_OK) {
+                st = get_side(path, jw, "size.width", &w);
+            }
         }
     } else {
         return vitc_error(VITC_ERR_FORMAT,
@@ -115,9 +209,40 @@ static vitc_status get_size(const char *path, json_t *root, int *height, int *wi
     if (st != VITC_OK) {
         return st;
     }
-    *height = h;
-    *width = w;
+    p->shortest_edge = edge;
+    if (!edge) {
+        p->height = h;
+        p->width = w;
+    }
     return VITC_OK;
+}
+
+/* crop_size: a bare int N (N x N) or {"height": H, "width": W}. */
+static vitc_status get_crop(const char *path, json_t *root, vitc_preprocess_params *p)
+{
+    json_t *v = json_object_get(root, "crop_size");
+    int h = 0, w = 0;
+    vitc_status st;
+    if (!v || json_is_null(v)) {
+        return VITC_OK;
+    }
+    if (json_is_integer(v)) {
+        st = get_side(path, v, "crop_size", &h);
+        w = h;
+    } else if (json_is_object(v) && json_object_get(v, "height") && json_object_get(v, "width")) {
+        st = get_side(path, json_object_get(v, "height"), "crop_size.height", &h);
+        if (st == VITC_OK) {
+            st = get_side(path, json_object_get(v, "width"), "crop_size.width", &w);
+        }
+    } else {
+        return vitc_error(VITC_ERR_FORMAT,
+                          "%s: 'crop_size' must be an integer or {\"height\", \"width\"}", path);
+    }
+    if (st == VITC_OK) {
+        p->crop_height = h;
+        p->crop_width = w;
+    }
+    return st;
 }
 
 static vitc_status get_number(const char *path, json_t *v, const char *key, double *out)
@@ -174,15 +299,25 @@ static vitc_status get_triple(const char *path, json_t *root, const char *key, b
 
 /* ---- loading ---- */
 
-static vitc_status parse(const char *path, json_t *root, vitc_preprocess_params *p)
+static vitc_status parse(const char *path, json_t *root, enum vitc_processor_kind kind,
+                         vitc_preprocess_params *out)
 {
     vitc_status st;
     json_t *v;
     if (!json_is_object(root)) {
         return vitc_error(VITC_ERR_FORMAT, "%s: expected a JSON object", path);
     }
+    if ((st = get_class(path, root, &kind)) != VITC_OK) {
+        return st;
+    }
+    vitc_preprocess_params *p = out;
+    *p = vitc_preprocess_class_defaults(kind);
+    bool crops =
+        kind == VITC_PROCESSOR_DEIT || kind == VITC_PROCESSOR_CLIP || kind == VITC_PROCESSOR_BIT;
     if ((st = get_bool(path, root, "do_resize", &p->do_resize)) != VITC_OK ||
-        (st = get_size(path, root, &p->height, &p->width)) != VITC_OK ||
+        (st = get_size(path, root, kind, p)) != VITC_OK ||
+        (crops && (st = get_bool(path, root, "do_center_crop", &p->do_center_crop)) != VITC_OK) ||
+        (crops && (st = get_crop(path, root, p)) != VITC_OK) ||
         (st = get_bool(path, root, "do_rescale", &p->do_rescale)) != VITC_OK ||
         (st = get_bool(path, root, "do_normalize", &p->do_normalize)) != VITC_OK ||
         (st = get_bool(path, root, "do_convert_rgb", &p->do_convert_rgb)) != VITC_OK ||
@@ -204,6 +339,12 @@ static vitc_status parse(const char *path, json_t *root, vitc_preprocess_params 
 }
 
 vitc_status vitc_preprocess_params_load(const char *path, vitc_preprocess_params *out)
+{
+    return vitc_preprocess_params_load_kind(path, VITC_PROCESSOR_VIT, out);
+}
+
+vitc_status vitc_preprocess_params_load_kind(const char *path, enum vitc_processor_kind kind,
+                                             vitc_preprocess_params *out)
 {
     FILE *f = NULL;
     char *text = NULL;
@@ -243,7 +384,7 @@ vitc_status vitc_preprocess_params_load(const char *path, vitc_preprocess_params
         st = vitc_error(VITC_ERR_FORMAT, "%s:%d: %s", path, jerr.line, jerr.text);
         goto done;
     }
-    st = parse(path, root, &p);
+    st = parse(path, root, kind, &p);
     if (st == VITC_OK) {
         *out = p;
     }

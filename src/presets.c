@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "err.h"
 #include "imagenet_labels.h"
+#include "model_family.h"
 #include "presets_data.h"
 #include "rng.h"
 #include "safetensors_write.h"
@@ -307,6 +309,89 @@ static void build_tensors(struct tlist *l, const struct dims *d)
     }
 }
 
+/* The other families' tensors, named by the family table (model_family.c,
+ * which the loader reads them by): the vision tower as the family's
+ * checkpoint class saves it, random values by the same scheme (layer scale
+ * as a LayerNorm weight, 1 + N(0, 0.1^2); SigLIP's probe as an embedding). */
+static void build_family_tensors(struct tlist *l, const struct vitc_config *c, bool classifier)
+{
+    const struct vitc_family_desc *f = vitc_family_get(c->family);
+    const char *pre = classifier && f->head_prefix ? f->head_prefix : f->base_prefix;
+    size_t H = (size_t)c->hidden_size, I = (size_t)c->intermediate_size, P = (size_t)c->patch_size;
+    size_t C = (size_t)c->num_channels, side = (size_t)(c->image_size / c->patch_size);
+    size_t T = side * side + (size_t)c->n_prefix;
+    char name[80], layer[48];
+
+    if (f->cls && f->token_rank == 3) {
+        add(l, pre, f->cls, INIT_EMBED, 0, 3, 1, 1, H, 0);
+    } else if (f->cls) {
+        add(l, pre, f->cls, INIT_EMBED, 0, 1, H, 0, 0, 0); /* CLIP's class_embedding */
+    }
+    if (f->dist) {
+        add(l, pre, f->dist, INIT_EMBED, 0, 3, 1, 1, H, 0);
+    }
+    if (f->unused) {
+        add(l, pre, f->unused, INIT_EMBED, 0, 2, 1, H, 0, 0); /* DINOv2's mask token */
+    }
+    if (f->token_rank == 3) {
+        add(l, pre, f->pos, INIT_EMBED, 0, 3, 1, T, H, 0);
+    } else {
+        add(l, pre, f->pos, INIT_EMBED, 0, 2, T, H, 0, 0);
+    }
+    snprintf(name, sizeof name, "%s.weight", f->patch);
+    add(l, pre, name, INIT_LINEAR, C * P * P, 4, H, C, P, P);
+    if (f->patch_bias) {
+        snprintf(name, sizeof name, "%s.bias", f->patch);
+        add(l, pre, name, INIT_BIAS, 0, 1, H, 0, 0, 0);
+    }
+    if (f->pre_ln) {
+        add_layernorm(l, pre, f->pre_ln, H);
+    }
+    for (int i = 0; i < c->num_hidden_layers; i++) {
+        snprintf(layer, sizeof layer, f->layer, i);
+#define LNAME(suffix) (snprintf(name, sizeof name, "%s%s", layer, suffix), name)
+        add_layernorm(l, pre, LNAME(f->ln1), H);
+        add_linear(l, pre, LNAME(f->q), H, H, c->qkv_bias);
+        add_linear(l, pre, LNAME(f->k), H, H, c->qkv_bias);
+        add_linear(l, pre, LNAME(f->v), H, H, c->qkv_bias);
+        add_linear(l, pre, LNAME(f->attn_out), H, H, true);
+        add_layernorm(l, pre, LNAME(f->ln2), H);
+        add_linear(l, pre, LNAME(c->swiglu ? f->glu_in : f->fc1), c->swiglu ? 2 * I : I, H, true);
+        add_linear(l, pre, LNAME(c->swiglu ? f->glu_out : f->fc2), H, I, true);
+        if (f->ls1) {
+            add(l, pre, LNAME(f->ls1), INIT_LN_W, 0, 1, H, 0, 0, 0);
+            add(l, pre, LNAME(f->ls2), INIT_LN_W, 0, 1, H, 0, 0, 0);
+        }
+#undef LNAME
+    }
+    add_layernorm(l, pre, f->final_ln, H);
+    if (f->head) {
+        snprintf(name, sizeof name, "%sprobe", f->head);
+        add(l, pre, name, INIT_EMBED, 0, 3, 1, 1, H, 0);
+        snprintf(name, sizeof name, "%sattention.in_proj_weight", f->head);
+        add(l, pre, name, INIT_LINEAR, H, 2, 3 * H, H, 0, 0);
+        snprintf(name, sizeof name, "%sattention.in_proj_bias", f->head);
+        add(l, pre, name, INIT_BIAS, 0, 1, 3 * H, 0, 0, 0);
+        snprintf(name, sizeof name, "%sattention.out_proj", f->head);
+        add_linear(l, pre, name, H, H, true);
+        snprintf(name, sizeof name, "%slayernorm", f->head);
+        add_layernorm(l, pre, name, H);
+        snprintf(name, sizeof name, "%smlp.fc1", f->head);
+        add_linear(l, pre, name, I, H, true);
+        snprintf(name, sizeof name, "%smlp.fc2", f->head);
+        add_linear(l, pre, name, H, I, true);
+    }
+    if (f->projection) {
+        add_linear(l, "", f->projection, (size_t)c->projection_dim, H, false);
+    }
+    if (classifier && f->classifier) {
+        add_linear(l, "", f->classifier, (size_t)c->num_labels, H, true);
+        if (f->distill) {
+            add_linear(l, "", f->distill, (size_t)c->num_labels, H, true);
+        }
+    }
+}
+
 static int cmp_tspec(const void *a, const void *b)
 {
     return strcmp(((const struct tspec *)a)->name, ((const struct tspec *)b)->name);
@@ -505,6 +590,7 @@ vitc_status vitc_preset_write(const char *dir, const char *preset, uint64_t seed
     struct tlist tensors = {0};
     struct dims d;
     struct stat sb;
+    enum vitc_family family = VITC_FAMILY_VIT;
     char *cfg_path = NULL, *pre_path = NULL, *st_path = NULL;
     vitc_status st = VITC_OK;
 
@@ -517,11 +603,21 @@ vitc_status vitc_preset_write(const char *dir, const char *preset, uint64_t seed
         return unknown_preset(preset);
     }
     st = build_config(p, &cfg);
-    if (st == VITC_OK) {
+    struct vitc_config vc;
+    if (st == VITC_OK && (st = vitc_config_parse(p->name, cfg.p, cfg.len, &vc)) == VITC_OK) {
+        family = vc.family;
+        if (family != VITC_FAMILY_VIT) {
+            build_family_tensors(&tensors, &vc, p->kind == VITC_PRESET_IMAGENET1K);
+        }
+        vitc_config_free(&vc);
+    }
+    if (st == VITC_OK && family == VITC_FAMILY_VIT) {
         st = parse_dims(p, &cfg, &d);
     }
     if (st == VITC_OK) {
-        build_tensors(&tensors, &d);
+        if (family == VITC_FAMILY_VIT) {
+            build_tensors(&tensors, &d);
+        }
         if (tensors.bad) {
             st = vitc_error(VITC_ERR_NOMEM, "preset %s: out of memory listing tensors", p->name);
         }

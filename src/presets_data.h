@@ -42,4 +42,17 @@ const struct vitc_preset *vitc_presets_find(const char *name);
  * Implemented in presets.c. */
 vitc_status vitc_presets_config(const struct vitc_preset *p, char **text, size_t *len);
 
+/* The family presets' texts (presets_data_family.c). */
+extern const char vitc_preset_config_clip_vit_base_patch32[];
+extern const char vitc_preset_config_siglip_base_patch16_224[];
+extern const char vitc_preset_config_dinov2_small[];
+extern const char vitc_preset_config_dinov2_base[];
+extern const char vitc_preset_head_deit_base_distilled[];
+extern const char vitc_preset_mid_deit_base_distilled[];
+extern const char vitc_preset_tail_deit_base_distilled[];
+extern const char vitc_preset_preprocessor_clip[];
+extern const char vitc_preset_preprocessor_siglip[];
+extern const char vitc_preset_preprocessor_bit[];
+extern const char vitc_preset_preprocessor_deit[];
+
 #endif /* VITC_PRESETS_DATA_H */

@@ -214,7 +214,7 @@ static void test_unsupported(void)
 {
     expect_bad("{\"hidden_act\": \"mish\"}", VITC_ERR_UNSUPPORTED, "hidden_act 'mish'");
     expect_bad("{\"hidden_act\": \"GELU\"}", VITC_ERR_UNSUPPORTED, "hidden_act 'GELU'");
-    expect_bad("{\"model_type\": \"deit\"}", VITC_ERR_UNSUPPORTED, "model_type 'deit'");
+    expect_bad("{\"model_type\": \"beit\"}", VITC_ERR_UNSUPPORTED, "model_type 'beit'");
     expect_bad("{\"image_size\": [224, 160]}", VITC_ERR_UNSUPPORTED,
                "non-square 'image_size' [224, 160]");
     expect_bad("{\"patch_size\": [16, 8]}", VITC_ERR_UNSUPPORTED, "non-square 'patch_size'");

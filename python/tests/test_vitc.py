@@ -143,6 +143,41 @@ def test_outputs_match_transformers(model_dir, outputs):
         np.testing.assert_array_equal(m.embed(pv, output="pixel_values"), pv)
 
 
+FAMILY = os.path.join(DATA, "family", "models")
+
+
+@pytest.mark.parametrize("name,outputs,default", [
+    ("clip", ["last_hidden_state", "pooler_output", "image_embeds"], "image_embeds"),
+    ("siglip", ["last_hidden_state", "pooler_output"], "pooler_output"),
+    ("dinov2-swiglu", ["last_hidden_state", "pooler_output"], "pooler_output"),
+    ("deit-distilled", ["last_hidden_state", "logits"], "cls"),
+])
+def test_family_outputs_match_transformers(name, outputs, default):
+    model_dir = os.path.join(FAMILY, name)
+    pv = fixture(model_dir, "inputs.pixel_values")
+    with vitc.Model(model_dir) as m:
+        assert m.info["default_output"] == default
+        for out in outputs:
+            got = m.embed(pv, output=out)
+            want = fixture(model_dir, "expected." + out)
+            assert got.dtype == np.float32 and got.shape == want.shape, out
+            np.testing.assert_allclose(got, want, rtol=0, atol=TOL, err_msg=out)
+        np.testing.assert_array_equal(m.embed(pv), m.embed(pv, output=default))
+
+
+def test_family_images_are_cropped():
+    """CLIPImageProcessor: shortest edge, then the center crop, as the model's size."""
+    with vitc.Model(os.path.join(FAMILY, "clip")) as m:
+        info = m.info
+        assert info["family"] == "clip" and info["projection_dim"] == 24
+        assert info["preprocess"]["image_processor_type"] == "CLIPImageProcessor"
+        assert info["preprocess"]["size"] == {"shortest_edge": 40}
+        pv = m.preprocess([os.path.join(IMAGES, "photo_progressive.jpg")])
+        assert pv.shape == (1, 3, 40, 40)
+        want = fixture(os.path.join(FAMILY, "clip"), "inputs.pixel_values")[0]
+        np.testing.assert_array_equal(pv[0], want)
+
+
 def test_default_output_is_pooler_or_cls(in21k, classifier):
     pv = fixture(IN21K, "inputs.pixel_values")
     np.testing.assert_array_equal(in21k.embed(pv), in21k.embed(pv, "pooler_output"))

@@ -155,7 +155,10 @@ def _rgb(item):
 
 def image_size(params, width, height):
     """(height, width) of the pixel_values an image of this size gives."""
-    return (params.height, params.width) if params.do_resize else (height, width)
+    w, h = ctypes.c_int(0), ctypes.c_int(0)
+    _lib.check(_lib.lib.vitc_preprocess_output_size(ctypes.byref(params), width, height,
+                                                    ctypes.byref(w), ctypes.byref(h)))
+    return (h.value, w.value)
 
 
 def fill(item, params, shape, dst, n_channels=3):
@@ -189,8 +192,8 @@ def _preprocess_one(item, params, img, shape, dst):
     got = (3,) + image_size(params, img.contents.width, img.contents.height)
     if got != tuple(shape):
         raise InvalidArgumentError(
-            "%s: image is %dx%d but %dx%d is needed and preprocessor_config.json has "
-            "do_resize false" % (item.name, img.contents.width, img.contents.height,
+            "%s: image is %dx%d but %dx%d is needed and preprocessor_config.json does "
+            "not resize or crop it to that" % (item.name, img.contents.width, img.contents.height,
                                  shape[2], shape[1]))
     _lib.check(_lib.lib.vitc_preprocess(ctypes.byref(params), img, _lib.float_ptr(dst),
                                         dst.size))
@@ -200,13 +203,18 @@ def first_image_shape(item, params):
     """(3, H, W) of an image input's pixel_values, or the row's own shape."""
     if item.kind == "pixels":
         return tuple(item.value.shape)
-    if params.do_resize:
-        return (3, params.height, params.width)
+    w, h = ctypes.c_int(0), ctypes.c_int(0)
+    if _lib.lib.vitc_preprocess_fixed_size(ctypes.byref(params), ctypes.byref(w), ctypes.byref(h)):
+        return (3, h.value, w.value)
     if item.kind == "array":
         rgb = _rgb(item)
-        return (3, rgb.shape[0], rgb.shape[1])
-    img = _load_image(item)
-    try:
-        return (3, img.contents.height, img.contents.width)
-    finally:
-        _lib.lib.vitc_image_free(img)
+        iw, ih = rgb.shape[1], rgb.shape[0]
+    else:
+        img = _load_image(item)
+        try:
+            iw, ih = img.contents.width, img.contents.height
+        finally:
+            _lib.lib.vitc_image_free(img)
+    _lib.check(_lib.lib.vitc_preprocess_output_size(ctypes.byref(params), iw, ih, ctypes.byref(w),
+                                                    ctypes.byref(h)))
+    return (3, h.value, w.value)

@@ -66,7 +66,8 @@ VITC_OK = 0
 TENSOR_MAX_DIMS = 8
 
 # vitc_output
-OUTPUT_PIXEL_VALUES, OUTPUT_LAST_HIDDEN_STATE, OUTPUT_POOLER, OUTPUT_CLS, OUTPUT_LOGITS = range(5)
+(OUTPUT_PIXEL_VALUES, OUTPUT_LAST_HIDDEN_STATE, OUTPUT_POOLER, OUTPUT_CLS, OUTPUT_LOGITS,
+ OUTPUT_IMAGE_EMBEDS) = range(6)
 # vitc_backend
 BACKEND_AUTO, BACKEND_CPU, BACKEND_CUDA = range(3)
 # vitc_precision, by the names the Python API takes
@@ -85,6 +86,11 @@ class PreprocessParams(ctypes.Structure):
         ("image_mean", c_double * 3),
         ("image_std", c_double * 3),
         ("do_convert_rgb", c_bool),
+        ("shortest_edge", c_int),
+        ("do_center_crop", c_bool),
+        ("crop_height", c_int),
+        ("crop_width", c_int),
+        ("processor", c_char_p),
     ]
 
 
@@ -98,7 +104,7 @@ class Image(ctypes.Structure):
 
 
 class ModelParams(ctypes.Structure):
-    _fields_ = [("precision", c_int)]
+    _fields_ = [("precision", c_int), ("image_size", c_int)]
 
 
 class ModelInfo(ctypes.Structure):
@@ -120,6 +126,11 @@ class ModelInfo(ctypes.Structure):
         ("n_params", c_uint64),
         ("file_dtype", c_char_p),
         ("preprocess", PreprocessParams),
+        ("family", c_char_p),
+        ("pooling", c_char_p),
+        ("n_prefix_tokens", c_int),
+        ("projection_dim", c_int),
+        ("default_output", c_int),
     ]
 
 
@@ -175,6 +186,10 @@ _proto("vitc_image_load", c_int, c_char_p, ctypes.POINTER(ctypes.POINTER(Image))
 _proto("vitc_image_load_memory", c_int, c_void_p, c_size_t, c_char_p,
        ctypes.POINTER(ctypes.POINTER(Image)))
 _proto("vitc_image_free", None, ctypes.POINTER(Image))
+_proto("vitc_preprocess_output_size", c_int, ctypes.POINTER(PreprocessParams), c_int, c_int,
+       ctypes.POINTER(c_int), ctypes.POINTER(c_int))
+_proto("vitc_preprocess_fixed_size", c_bool, ctypes.POINTER(PreprocessParams),
+       ctypes.POINTER(c_int), ctypes.POINTER(c_int))
 _proto("vitc_preprocess", c_int, ctypes.POINTER(PreprocessParams), ctypes.POINTER(Image),
        _float_p, c_size_t)
 _proto("vitc_model_default_params", ModelParams)

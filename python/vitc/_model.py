@@ -21,12 +21,17 @@ _OUTPUTS = {
     "pooler_output": _lib.OUTPUT_POOLER,
     "cls": _lib.OUTPUT_CLS,
     "logits": _lib.OUTPUT_LOGITS,
+    "image_embeds": _lib.OUTPUT_IMAGE_EMBEDS,
 }
 
 def _params_dict(p):
     return {
         "do_resize": bool(p.do_resize),
-        "size": {"height": p.height, "width": p.width},
+        "image_processor_type": (p.processor or b"ViTImageProcessor").decode(),
+        "size": ({"shortest_edge": p.shortest_edge} if p.shortest_edge > 0
+                 else {"height": p.height, "width": p.width}),
+        "do_center_crop": bool(p.do_center_crop),
+        "crop_size": {"height": p.crop_height, "width": p.crop_width},
         "resample": p.resample,
         "do_rescale": bool(p.do_rescale),
         "rescale_factor": p.rescale_factor,
@@ -219,13 +224,15 @@ class Model:
     "fp16", "tf32" or "int8" (what the library supports); threads: 0 for
     $VITC_NUM_THREADS or all cores; max_batch: images per forward pass;
     workers: threads decoding and preprocessing the images of a batch, 0 for
-    one per available core, 1 for none.
+    one per available core, 1 for none. image_size: another input side for
+    ViT and DINOv2 (position embeddings interpolated as transformers does,
+    images preprocessed to it); 0 for the checkpoint's own.
 
     The model is safe to share between threads (calls into the context are
     serialised); for parallel inference make one Model per thread."""
 
     def __init__(self, model, device="cpu", precision="fp32", threads=0, max_batch=8,
-                 workers=0, revision=None, cache_dir=None):
+                 workers=0, revision=None, cache_dir=None, image_size=0):
         self._model = None
         self._ctx = None
         self._pool = None
@@ -243,6 +250,7 @@ class Model:
 
         mp = _lib.lib.vitc_model_default_params()
         mp.precision = _lib.PRECISIONS[precision]
+        mp.image_size = int(image_size)
         handle = ctypes.c_void_p()
         _lib.check(_lib.lib.vitc_model_load(_lib.fspath_bytes(self.path), ctypes.byref(mp),
                                             ctypes.byref(handle)))
@@ -277,6 +285,11 @@ class Model:
             "qkv_bias": bool(info.qkv_bias),
             "hidden_act": info.hidden_act.decode(),
             "has_pooler": bool(info.has_pooler),
+            "family": (info.family or b"vit").decode(),
+            "pooling": (info.pooling or b"none").decode(),
+            "projection_dim": info.projection_dim,
+            "default_output": next((k for k, v in _OUTPUTS.items()
+                                    if v == info.default_output), "cls"),
             "num_labels": info.num_labels,
             "n_params": info.n_params,
             "file_dtype": info.file_dtype.decode(),
@@ -361,11 +374,15 @@ class Model:
         """Images are preprocessed to preprocessor_config.json's size, which must
         be the model's (as `vitc embed` checks)."""
         p, s = self._params, self._info["image_size"]
-        if p.do_resize and (p.height != s or p.width != s) and \
+        w, h = ctypes.c_int(0), ctypes.c_int(0)
+        fixed = _lib.lib.vitc_preprocess_fixed_size(ctypes.byref(p), ctypes.byref(w),
+                                                    ctypes.byref(h))
+        if fixed and (h.value != s or w.value != s) and \
                 any(it.kind != "pixels" for it in items):
             raise InvalidArgumentError(
-                "%s: preprocessor_config.json resizes to %dx%d but the model's image_size is %d"
-                % (self.path, p.width, p.height, s))
+                "%s: preprocessor_config.json %s %dx%d but the model's image_size is %d"
+                % (self.path, "crops to" if p.do_center_crop else "resizes to", w.value, h.value,
+                   s))
 
     def preprocess(self, images, recursive=False):
         """float32 [N, C, S, S] pixel_values for images, with this model's
@@ -382,7 +399,7 @@ class Model:
         needs no image decoded."""
         self._check_open()
         if output is None:
-            output = "pooler_output" if self._info["has_pooler"] else "cls"
+            output = self._info["default_output"]
         if output not in _OUTPUTS:
             raise InvalidArgumentError("output: expected one of %s, not %r"
                                        % (", ".join(_OUTPUTS), output))
@@ -394,7 +411,8 @@ class Model:
                 self.path, self._info["architecture"], output))
         d, t = self._info["hidden_size"], self._info["n_tokens"]
         row = {"pixel_values": self._pixel_shape(), "last_hidden_state": (t, d),
-               "logits": (self._info["num_labels"],)}.get(output, (d,))
+               "logits": (self._info["num_labels"],),
+               "image_embeds": (self._info["projection_dim"],)}.get(output, (d,))
         return which, items, row
 
     def _run(self, which, batch, out):
