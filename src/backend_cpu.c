@@ -603,3 +603,8 @@ int vitc_backend_cpu_n_threads(const struct vitc_be *be)
     const struct cpu_backend *b = be->impl;
     return vitc_threadpool_size(b->pool);
 }
+
+void vitc_backend_cpu_set_busy(struct vitc_be *be, uint64_t *busy_ns)
+{
+    vitc_threadpool_set_busy(cpu(be)->pool, busy_ns);
+}
