@@ -33,6 +33,13 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* ---- the ops, by role ---- */
 
 enum role { R_PATCH, R_LN, R_QKV, R_ATTN, R_OUT, R_UP, R_DOWN, R_HEADS, R_MOVE, N_ROLES };
@@ -52,7 +59,7 @@ static const char *const role_name[N_ROLES] = {
 /* What one forward's ops added up to, per role. */
 struct tally {
     double wall[N_ROLES]; /* s                                          */
-    double busy[N_ROLES]; /* s, summed over threads                     */
+    double busy[N_ROLES]; /* CPU s in the op's tasks, summed over threads */
     double flop[N_ROLES]; /* 2 per multiply-add                         */
     int calls[N_ROLES];
 };
@@ -83,13 +90,13 @@ static double busy_sum(const struct prof *p)
     return 1e-9 * (double)s;
 }
 
-/* Adds one op's wall time and its threads' busy time to a role. Ops that
- * do not use the pool count as one busy thread. */
+/* Adds one op's wall time and its threads' CPU time in its tasks to a
+ * role. b0: the pool's busy sum before the op, or for an op that does not
+ * use the pool (pooled false) the calling thread's CPU clock. */
 static void account(struct prof *p, enum role r, double t0, double b0, bool pooled, double flop)
 {
-    double wall = now_s() - t0;
-    p->t.wall[r] += wall;
-    p->t.busy[r] += pooled ? busy_sum(p) - b0 : wall;
+    p->t.wall[r] += now_s() - t0;
+    p->t.busy[r] += pooled ? busy_sum(p) - b0 : thread_cpu_s() - b0;
     p->t.flop[r] += flop;
     p->t.calls[r]++;
 }
@@ -164,9 +171,9 @@ static vitc_status p_assemble(struct vitc_be *be, const float *pe, const float *
                               const float *pos, size_t n, size_t Np, size_t D, float *x)
 {
     struct prof *p = prof(be);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = thread_cpu_s();
     vitc_status s = p->inner->ops->assemble_tokens(p->inner, pe, cls, pos, n, Np, D, x);
-    account(p, R_MOVE, t0, 0, false, 0);
+    account(p, R_MOVE, t0, c0, false, 0);
     return s;
 }
 
@@ -174,18 +181,18 @@ static vitc_status p_gather(struct vitc_be *be, const float *x, size_t stride, s
                             size_t cols, float *out)
 {
     struct prof *p = prof(be);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = thread_cpu_s();
     vitc_status s = p->inner->ops->gather_rows(p->inner, x, stride, n_rows, cols, out);
-    account(p, R_MOVE, t0, 0, false, 0);
+    account(p, R_MOVE, t0, c0, false, 0);
     return s;
 }
 
 static vitc_status p_upload(struct vitc_be *be, float *dst, const float *src, size_t n)
 {
     struct prof *p = prof(be);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = thread_cpu_s();
     vitc_status s = p->inner->ops->upload(p->inner, dst, src, n);
-    account(p, R_MOVE, t0, 0, false, 0);
+    account(p, R_MOVE, t0, c0, false, 0);
     return s;
 }
 
@@ -232,14 +239,14 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Runs `runs` forwards; best[] gets each role's fastest forward (min over
- * runs of the role's summed time, with that run's busy time), fwd[] each
- * forward's wall time. */
+/* Runs `runs` forwards; best gets, per role, the least wall time and the
+ * least CPU time of any run (each the role's sum over one forward), fwd[]
+ * each forward's wall time. */
 static int run_forwards(struct prof *p, const struct vitc_acts *a, const float *px, size_t n,
                         int runs, struct tally *best, double *fwd)
 {
     for (int r = 0; r < N_ROLES; r++) {
-        best->wall[r] = INFINITY;
+        best->wall[r] = best->busy[r] = INFINITY;
     }
     for (int i = -1; i < runs; i++) { /* i = -1: warm-up */
         memset(&p->t, 0, sizeof p->t);
@@ -253,10 +260,8 @@ static int run_forwards(struct prof *p, const struct vitc_acts *a, const float *
         }
         fwd[i] = now_s() - t0;
         for (int r = 0; r < N_ROLES; r++) {
-            if (p->t.wall[r] < best->wall[r]) {
-                best->wall[r] = p->t.wall[r];
-                best->busy[r] = p->t.busy[r];
-            }
+            best->wall[r] = p->t.wall[r] < best->wall[r] ? p->t.wall[r] : best->wall[r];
+            best->busy[r] = p->t.busy[r] < best->busy[r] ? p->t.busy[r] : best->busy[r];
             best->flop[r] = p->t.flop[r];
             best->calls[r] = p->t.calls[r];
         }
@@ -290,56 +295,58 @@ static double role_peak(enum role r, const struct peaks *pk)
     }
 }
 
+/* One markdown table. Times are each role's minimum over the runs; "CPU
+ * ms per thread" counts only time the threads ran (their CPU clocks), so
+ * it stays meaningful on a busy machine, where wall times do not. */
 static void print_report(const char *prec, const char *tables, int nth, size_t n, int runs,
                          const struct tally *b, double gelu_s, const double *fwd,
                          const struct peaks *pk)
 {
-    double sorted[256], total = 0, floor_total = 0, wait_total = 0, flop_total = 0;
+    double sorted[256], wall = 0, cpu = 0, floor_total = 0, flop_total = 0;
     memcpy(sorted, fwd, (size_t)runs * sizeof *fwd);
     qsort(sorted, (size_t)runs, sizeof *sorted, cmp_double);
     for (int r = 0; r < N_ROLES; r++) {
-        total += b->wall[r];
+        wall += b->calls[r] ? b->wall[r] : 0;
+        cpu += b->calls[r] ? b->busy[r] / nth : 0;
     }
     printf("\n### %s, %d thread%s, batch %zu (%s)\n\n", prec, nth, nth > 1 ? "s" : "", n, tables);
-    printf("Forward: median %.1f ms, min %.1f ms over %d runs; ops below: each role's fastest "
-           "forward (sum %.1f ms).\n\n",
-           sorted[runs / 2] * 1e3, sorted[0] * 1e3, runs, total * 1e3);
-    printf("| op | calls | ms | %% of fwd | GFLOP | GFLOP/s | %% of peak | floor ms | over floor "
-           "ms | thread wait ms |\n");
+    printf("Forward wall time: median %.1f ms, min %.1f ms over %d runs. Per op: the minimum "
+           "over the runs of its sum in one forward.\n\n",
+           sorted[runs / 2] * 1e3, sorted[0] * 1e3, runs);
+    printf("| op | calls | wall ms | CPU ms per thread | %% of fwd (CPU) | GFLOP | %% of peak | "
+           "floor ms | over floor ms | waited ms |\n");
     printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int r = 0; r < N_ROLES; r++) {
         if (b->calls[r] == 0) {
             continue;
         }
-        double ms = b->wall[r] * 1e3, peak = role_peak((enum role)r, pk) * nth;
-        double gflop = b->flop[r] * 1e-9, wait = (nth * b->wall[r] - b->busy[r]) / nth;
-        wait = wait > 0 ? wait : 0;
-        wait_total += wait;
+        double w = b->wall[r] * 1e3, c = b->busy[r] / nth * 1e3, waited = w - c;
+        double gflop = b->flop[r] * 1e-9, peak = role_peak((enum role)r, pk) * nth;
         flop_total += gflop;
-        printf("| %s | %d | %.2f | %.1f%% |", role_name[r], b->calls[r], ms,
-               100 * b->wall[r] / total);
+        printf("| %s | %d | %.2f | %.2f | %.1f%% |", role_name[r], b->calls[r], w, c,
+               100 * c / (cpu * 1e3));
         if (gflop > 0 && peak > 0) {
             double floor_ms = gflop / peak * 1e3;
             floor_total += floor_ms;
-            printf(" %.2f | %.1f | %.1f%% | %.2f | %.2f |", gflop, gflop / b->wall[r],
-                   100 * gflop / b->wall[r] / peak, floor_ms, ms - floor_ms);
+            printf(" %.2f | %.1f%% | %.2f | %.2f |", gflop, 100 * floor_ms / c, floor_ms,
+                   c - floor_ms);
         } else {
-            printf(" - | - | - | - | - |");
+            printf(" - | - | - | - |");
         }
-        printf(" %.2f |\n", wait * 1e3);
+        printf(" %.2f |\n", waited > 0 ? waited : 0);
         if (r == R_UP && gelu_s >= 0) {
-            printf("| ...of which the GELU epilogue | | %.2f | %.1f%% | | | | | | |\n",
-                   gelu_s * 1e3, 100 * gelu_s / total);
+            printf("| ...of which the GELU epilogue | | | %.2f | %.1f%% | | | | | |\n",
+                   gelu_s / nth * 1e3, 100 * gelu_s / nth / cpu);
         }
     }
-    printf("| **total** | | **%.2f** | 100%% | %.2f | %.1f | %.1f%% | %.2f | %.2f | %.2f |\n",
-           total * 1e3, flop_total, flop_total / total, 100 * flop_total / total / (pk->lowp * nth),
-           floor_total, total * 1e3 - floor_total, wait_total * 1e3);
+    printf("| **total** | | **%.2f** | **%.2f** | 100%% | %.2f | %.1f%% | %.2f | %.2f | %.2f |\n",
+           wall * 1e3, cpu * 1e3, flop_total, 100 * floor_total / (cpu * 1e3), floor_total,
+           cpu * 1e3 - floor_total, (wall - cpu) * 1e3);
     printf("\nPeaks per core (GFLOP/s): fp32 FMA %.1f, linears %.1f, attention %.1f; x%d "
-           "threads. \"floor\": the op's FLOP at that peak; \"thread wait\": per thread, the "
-           "op's wall time minus the time its threads spent in its tasks (imbalance, wake-up, "
-           "the closing barrier).\n",
-           pk->fp32, pk->lowp, pk->attn, nth);
+           "thread%s. \"floor\": the op's FLOP at that peak; %% of peak: floor / CPU ms per "
+           "thread; \"waited\": wall minus CPU ms per thread (imbalance, wake-up, the closing "
+           "barrier, time descheduled).\n",
+           pk->fp32, pk->lowp, pk->attn, nth, nth > 1 ? "s" : "");
 }
 
 /* ---- main ---- */
@@ -462,7 +469,7 @@ int main(int argc, char **argv)
         } else {
             p.strip_act = true;
             failed = run_forwards(&p, &acts, px, batch, runs, &best_noact, fwd_noact);
-            double gelu = best.wall[R_UP] - best_noact.wall[R_UP];
+            double gelu = best.busy[R_UP] - best_noact.busy[R_UP];
             print_report(prec, tables, nth, batch, runs, &best, gelu > 0 ? gelu : 0, fwd, &pk);
         }
         vitc_model_acts_free(&p.base, &acts);

@@ -45,15 +45,17 @@ struct vitc_threadpool {
     atomic_size_t next_task; /* next task index to hand out              */
 };
 
+/* The calling thread's CPU time: time it spent descheduled (a busy
+ * machine) does not count as busy. */
 static uint64_t now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Takes tasks until none are left; with busy set, adds the time this took
- * to busy[ith] (one clock pair per thread and job, not per task). */
+/* Takes tasks until none are left; with busy set, adds the CPU time this
+ * took to busy[ith] (one clock pair per thread and job, not per task). */
 static void run_tasks(struct vitc_threadpool *pool, vitc_task_fn fn, void *arg, size_t n_tasks,
                       int ith, uint64_t *busy)
 {

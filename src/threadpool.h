@@ -32,11 +32,12 @@ void vitc_threadpool_free(struct vitc_threadpool *pool);
 int vitc_threadpool_size(const struct vitc_threadpool *pool);
 
 /* Profiling: with busy_ns set (n_threads counters, zeroed by the caller),
- * every job adds to busy_ns[ith] the nanoseconds thread ith spent taking
- * and running its tasks, so n_threads x a job's wall time minus their sum
- * is the time threads waited (imbalance, wake-up, the final barrier). The
- * counters may be read after parallel_for returns; NULL (the default)
- * turns it off. Called between jobs by the owning thread. */
+ * every job adds to busy_ns[ith] the CPU time, in ns, thread ith spent
+ * taking and running its tasks, so n_threads x a job's wall time minus
+ * their sum is the time threads waited (imbalance, wake-up, the final
+ * barrier, and time descheduled on a busy machine). The counters may be
+ * read after parallel_for returns; NULL (the default) turns it off. Called
+ * between jobs by the owning thread. */
 void vitc_threadpool_set_busy(struct vitc_threadpool *pool, uint64_t *busy_ns);
 
 /* Runs fn(arg, task, ith) once for every task in [0, n_tasks) across the
