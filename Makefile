@@ -191,6 +191,11 @@ $(BUILD)/bench/bench_profile: bench/bench_profile.c bench/bench_peak.c $(BUILD)/
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< bench/bench_peak.c $(BUILD)/libvitc.a $(LDFLAGS) $(LDLIBS)
 
+# Decode and preprocessing times of a directory of images (bench/run_collections.sh).
+$(BUILD)/bench/bench_preprocess: bench/bench_preprocess.c $(BUILD)/libvitc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libvitc.a $(LDFLAGS) $(LDLIBS)
+
 # The shared library as libvitc.so.VERSION, with the soname (libvitc.so.0) and the
 # link-time name (libvitc.so) as symlinks.
 install: all
