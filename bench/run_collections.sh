@@ -75,8 +75,11 @@ timed() {
 }
 
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
-[ -d /usr/lib/x86_64-linux-gnu/openblas-openmp ] &&
-    export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# Debian's torch calls the system BLAS: the OpenMP build of OpenBLAS (install-deps --bench;
+# OPENBLAS_DIR names another copy, e.g. one unpacked with dpkg -x), not the reference BLAS.
+openblas=${OPENBLAS_DIR:-/usr/lib/x86_64-linux-gnu/openblas-openmp}
+[ -f "$openblas/libblas.so.3" ] || die "no OpenBLAS (OpenMP build) in $openblas: PyTorch would run on the reference BLAS"
+export LD_LIBRARY_PATH=$openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 : >"$tmp/embed" && : >"$tmp/torch" && : >"$tmp/bench"
 for _ in $(seq "$rounds"); do
     timed "$VITC" embed "$model" "$photos" -o "$tmp/emb.npy" --batch "$batch" --threads "$threads" \
