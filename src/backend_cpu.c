@@ -20,6 +20,12 @@
 /* Rows per LayerNorm task, enough to amortise the task handout. */
 #define LAYERNORM_ROWS 8
 
+/* A LayerNorm over fewer floats than this runs on the calling thread alone:
+ * one image's (197 x 768, ~50 us) took longer on 2 threads than on 1 on a
+ * quiet Zen 5 (the 25 of a forward: 1.46 vs 1.26 ms), and on a busy machine
+ * waiting for a descheduled second thread cost up to ~4 ms per call. */
+#define LAYERNORM_SERIAL_FLOATS (1u << 18)
+
 /* What vitc_linear.packed points to: the weight in the precision the model
  * computes in, one allocation (this header, then the panels, then the int8
  * scales and column sums). */
@@ -389,8 +395,12 @@ static vitc_status cpu_layernorm(struct vitc_be *be, const float *x, float *y, s
         .cols = cols,
         .eps = eps,
     };
-    vitc_threadpool_parallel_for(cpu(be)->pool, (rows + LAYERNORM_ROWS - 1) / LAYERNORM_ROWS,
-                                 layernorm_task, &j);
+    size_t n_tasks = (rows + LAYERNORM_ROWS - 1) / LAYERNORM_ROWS;
+    if (rows * cols < LAYERNORM_SERIAL_FLOATS) {
+        vitc_threadpool_serial_for(cpu(be)->pool, n_tasks, layernorm_task, &j);
+    } else {
+        vitc_threadpool_parallel_for(cpu(be)->pool, n_tasks, layernorm_task, &j);
+    }
     return VITC_OK;
 }
 

@@ -217,18 +217,24 @@ void vitc_threadpool_set_busy(struct vitc_threadpool *pool, uint64_t *busy_ns)
 
 /* ---- jobs ---- */
 
+void vitc_threadpool_serial_for(struct vitc_threadpool *pool, size_t n_tasks, vitc_task_fn fn,
+                                void *arg)
+{
+    uint64_t t0 = pool->busy_ns ? now_ns() : 0;
+    for (size_t t = 0; t < n_tasks; t++) {
+        fn(arg, t, 0);
+    }
+    if (pool->busy_ns) {
+        pool->busy_ns[0] += now_ns() - t0;
+    }
+}
+
 void vitc_threadpool_parallel_for(struct vitc_threadpool *pool, size_t n_tasks, vitc_task_fn fn,
                                   void *arg)
 {
     /* Nothing to share: skip waking the workers. */
     if (pool->n_threads == 1 || n_tasks <= 1) {
-        uint64_t t0 = pool->busy_ns ? now_ns() : 0;
-        for (size_t t = 0; t < n_tasks; t++) {
-            fn(arg, t, 0);
-        }
-        if (pool->busy_ns) {
-            pool->busy_ns[0] += now_ns() - t0;
-        }
+        vitc_threadpool_serial_for(pool, n_tasks, fn, arg);
         return;
     }
     pthread_mutex_lock(&pool->mu);

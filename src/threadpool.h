@@ -45,4 +45,9 @@ void vitc_threadpool_set_busy(struct vitc_threadpool *pool, uint64_t *busy_ns);
 void vitc_threadpool_parallel_for(struct vitc_threadpool *pool, size_t n_tasks, vitc_task_fn fn,
                                   void *arg);
 
+/* Runs the same job on the calling thread alone (ith 0), for jobs too small
+ * to be worth waking the workers; counted in busy_ns[0] like any job. */
+void vitc_threadpool_serial_for(struct vitc_threadpool *pool, size_t n_tasks, vitc_task_fn fn,
+                                void *arg);
+
 #endif /* VITC_THREADPOOL_H */

@@ -148,6 +148,29 @@ static void test_busy_counters(void)
     }
 }
 
+/* serial_for runs every index once, all on thread 0, on any pool size. */
+static void test_serial_for(void)
+{
+    static struct count_job j;
+    struct vitc_threadpool *pool = NULL;
+    CHECK(vitc_threadpool_new(3, &pool) == VITC_OK);
+    if (!pool) {
+        return;
+    }
+    for (size_t i = 0; i < MAX_TASKS; i++) {
+        atomic_store(&j.hits[i], 0);
+    }
+    atomic_store(&j.bad_ith, 0);
+    j.nth = 1; /* any ith but 0 counts as bad */
+    vitc_threadpool_serial_for(pool, 37, count_task, &j);
+    for (size_t i = 0; i < MAX_TASKS; i++) {
+        CHECKF(atomic_load(&j.hits[i]) == (i < 37 ? 1 : 0), "task %zu ran %d times", i,
+               atomic_load(&j.hits[i]));
+    }
+    CHECK(atomic_load(&j.bad_ith) == 0);
+    vitc_threadpool_free(pool);
+}
+
 static void test_free_without_use(void)
 {
     for (int n = 1; n <= 8; n++) {
@@ -197,6 +220,7 @@ int main(void)
     RUN(test_repeated_use);
     RUN(test_results_visible);
     RUN(test_busy_counters);
+    RUN(test_serial_for);
     RUN(test_free_without_use);
     RUN(test_bad_sizes);
     RUN(test_alloc_failures);
