@@ -184,9 +184,24 @@ test-extended: all $(TEST_BIN) $(REPLAY_BIN)
 bench-kernels: $(BUILD)/bench/bench_kernels
 	$(BUILD)/bench/bench_kernels $(BENCH_ARGS)
 
-$(BUILD)/bench/bench_kernels: bench/bench_kernels.c $(BUILD)/libvitc.a
+$(BUILD)/bench/bench_kernels: bench/bench_kernels.c bench/bench_peak.c $(BUILD)/libvitc.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libvitc.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< bench/bench_peak.c $(BUILD)/libvitc.a $(LDFLAGS) $(LDLIBS)
+
+# Where each millisecond of a forward goes (not part of make test):
+#   make bench-profile PROFILE_ARGS="MODEL_DIR [--precision P] [--threads 1,2] ..."
+.PHONY: bench-profile
+bench-profile: $(BUILD)/bench/bench_profile
+	$(BUILD)/bench/bench_profile $(PROFILE_ARGS)
+
+$(BUILD)/bench/bench_profile: bench/bench_profile.c bench/bench_peak.c $(BUILD)/libvitc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< bench/bench_peak.c $(BUILD)/libvitc.a $(LDFLAGS) $(LDLIBS)
+
+# Decode and preprocessing times of a directory of images (bench/run_collections.sh).
+$(BUILD)/bench/bench_preprocess: bench/bench_preprocess.c $(BUILD)/libvitc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libvitc.a $(LDFLAGS) $(LDLIBS)
 
 # The shared library as libvitc.so.VERSION, with the soname (libvitc.so.0) and the
 # link-time name (libvitc.so) as symlinks.

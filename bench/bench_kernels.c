@@ -22,7 +22,6 @@
  * is the floor; 85% of peak is ~175 ms.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +30,8 @@
 #include "backend.h"
 #include "dispatch.h"
 #include "err.h"
+#include "bench_peak.h"
 #include "kernels.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 static double clock_s(clockid_t id)
 {
@@ -47,171 +43,6 @@ static double clock_s(clockid_t id)
 static double now_s(void)
 {
     return clock_s(CLOCK_MONOTONIC);
-}
-
-/* ---- FMA peak ---- */
-
-/* Iterations of the peak loop per thread, each 12 independent FMAs: enough
- * chains to hide the 4-cycle latency on both FMA pipes. */
-#define PEAK_ITERS 20000000L
-
-struct peak_arg {
-    float (*loop)(long iters);
-    double seconds;
-    float sink;
-};
-
-#if defined(__x86_64__)
-__attribute__((target("avx512f"))) static float peak_avx512(long iters)
-{
-    __m512 a[12], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    for (int i = 0; i < 12; i++) {
-        a[i] = _mm512_set1_ps((float)i);
-    }
-    for (long it = 0; it < iters; it++) {
-#pragma GCC unroll 12
-        for (int i = 0; i < 12; i++) {
-            a[i] = _mm512_fmadd_ps(a[i], m, c);
-        }
-    }
-    __m512 s = a[0];
-    for (int i = 1; i < 12; i++) {
-        s = _mm512_add_ps(s, a[i]);
-    }
-    return _mm512_reduce_add_ps(s);
-}
-
-__attribute__((target("avx2,fma"))) static float peak_avx2(long iters)
-{
-    __m256 a[12], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    for (int i = 0; i < 12; i++) {
-        a[i] = _mm256_set1_ps((float)i);
-    }
-    for (long it = 0; it < iters; it++) {
-#pragma GCC unroll 12
-        for (int i = 0; i < 12; i++) {
-            a[i] = _mm256_fmadd_ps(a[i], m, c);
-        }
-    }
-    float out[8];
-    __m256 s = a[0];
-    for (int i = 1; i < 12; i++) {
-        s = _mm256_add_ps(s, a[i]);
-    }
-    _mm256_storeu_ps(out, s);
-    return out[0] + out[7];
-}
-
-/* The bf16 dot product: each vdpbf16ps is 16 lanes x 2 multiply-adds. */
-__attribute__((target("avx512f,avx512bf16"))) static float peak_bf16(long iters)
-{
-    __m512 a[12];
-    __m512bh m = (__m512bh)_mm512_set1_epi32(0x3F803F80), c = (__m512bh)_mm512_set1_epi32(0x33D633D6);
-    for (int i = 0; i < 12; i++) {
-        a[i] = _mm512_set1_ps((float)i);
-    }
-    for (long it = 0; it < iters; it++) {
-#pragma GCC unroll 12
-        for (int i = 0; i < 12; i++) {
-            a[i] = _mm512_dpbf16_ps(a[i], m, c);
-        }
-    }
-    __m512 s = a[0];
-    for (int i = 1; i < 12; i++) {
-        s = _mm512_add_ps(s, a[i]);
-    }
-    return _mm512_reduce_add_ps(s);
-}
-
-/* The int8 dot product: each vpdpbusd is 16 lanes x 4 multiply-adds. */
-__attribute__((target("avx512f,avx512vnni"))) static float peak_vnni(long iters)
-{
-    __m512i a[12], m = _mm512_set1_epi8(3), c = _mm512_set1_epi8(-2);
-    for (int i = 0; i < 12; i++) {
-        a[i] = _mm512_set1_epi32(i);
-    }
-    for (long it = 0; it < iters; it++) {
-#pragma GCC unroll 12
-        for (int i = 0; i < 12; i++) {
-            a[i] = _mm512_dpbusd_epi32(a[i], m, c);
-        }
-    }
-    __m512i s = a[0];
-    for (int i = 1; i < 12; i++) {
-        s = _mm512_add_epi32(s, a[i]);
-    }
-    return (float)_mm512_reduce_add_epi32(s);
-}
-
-static float peak_avx512_loop(long iters)
-{
-    return peak_avx512(iters);
-}
-
-static float peak_avx2_loop(long iters)
-{
-    return peak_avx2(iters);
-}
-#endif
-
-/* The loop timed in the thread's own CPU time, so time spent descheduled
- * (a shared machine) does not count. */
-static void *peak_thread(void *p)
-{
-    struct peak_arg *a = p;
-    double t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-    a->sink = a->loop(PEAK_ITERS);
-    a->seconds = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
-    return NULL;
-}
-
-/* GFLOP/s of one core, per second it runs, of a peak loop doing
- * flop_per_op FLOP (2 per multiply-add) in each of its 12 instructions per
- * iteration; two threads run at once and the faster counts, so a neighbour
- * on the same core's sibling does not halve it. */
-static double peak_core(float (*loop)(long), double flop_per_op)
-{
-    pthread_t th[2];
-    struct peak_arg args[2];
-    double best = 1e30;
-    for (int t = 0; t < 2; t++) {
-        args[t] = (struct peak_arg){.loop = loop};
-        pthread_create(&th[t], NULL, peak_thread, &args[t]);
-    }
-    for (int t = 0; t < 2; t++) {
-        pthread_join(th[t], NULL);
-        best = args[t].seconds < best ? args[t].seconds : best;
-    }
-    return flop_per_op * 12.0 * (double)PEAK_ITERS / best * 1e-9;
-}
-
-/* The fp32 FMA peak of an ISA's widest vectors (0 for the reference). */
-static double fma_peak_core(enum vitc_cpu_isa isa)
-{
-#if defined(__x86_64__)
-    if (isa == VITC_ISA_AVX512) {
-        return peak_core(peak_avx512_loop, 2.0 * 16);
-    }
-    if (isa == VITC_ISA_AVX2) {
-        return peak_core(peak_avx2_loop, 2.0 * 8);
-    }
-#endif
-    return 0;
-}
-
-/* The dot-product peak a low-precision table runs at: vdpbf16ps (64 FLOP)
- * for bf16, vpdpbusd (128 integer OP) for int8; 0 where the CPU lacks it. */
-static double lowp_peak_core(vitc_precision precision)
-{
-#if defined(__x86_64__)
-    if (precision == VITC_PRECISION_BF16 && vitc_cpu_has_ext(VITC_EXT_AVX512_BF16)) {
-        return peak_core(peak_bf16, 2.0 * 16 * 2);
-    }
-    if (precision == VITC_PRECISION_INT8 && vitc_cpu_has_ext(VITC_EXT_AVX512_VNNI)) {
-        return peak_core(peak_vnni, 2.0 * 16 * 4);
-    }
-#endif
-    return 0;
 }
 
 /* ---- GEMM timing ---- */
@@ -230,12 +61,13 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median wall seconds and median CPU seconds (all threads) of one linear on
+/* Median wall seconds, the fastest run's wall seconds (the figure to trust
+ * on a busy machine) and median CPU seconds (all threads) of one linear on
  * be, over repetitions filling ~min_s. A residual is added into y in place,
  * as the model does (the values drift; the time does not). */
 static void time_linear(struct vitc_be *be, const struct vitc_linear *l, const float *x, size_t M,
                         float *y, enum vitc_act act, int residual, double min_s, double *wall,
-                        double *cpu)
+                        double *best, double *cpu)
 {
     double t[64], c[64];
     int n = 0;
@@ -250,6 +82,7 @@ static void time_linear(struct vitc_be *be, const struct vitc_linear *l, const f
     qsort(t, (size_t)n, sizeof t[0], cmp_double);
     qsort(c, (size_t)n, sizeof c[0], cmp_double);
     *wall = t[n / 2];
+    *best = t[0];
     *cpu = c[n / 2];
 }
 
@@ -379,8 +212,7 @@ static int bench_lowp(vitc_precision precision, enum vitc_cpu_isa isa, const cha
                       const struct inputs *in)
 {
     const char *pname = precision == VITC_PRECISION_BF16 ? "bf16" : "int8";
-    const struct vitc_lowp_kernels *t =
-        vitc_cpu_lowp_kernels(precision, vitc_cpu_kernels_for(isa));
+    const struct vitc_lowp_kernels *t = vitc_cpu_lowp_kernels(precision, vitc_cpu_kernels_for(isa));
     const struct vitc_lowp_kernels *oracle =
         precision == VITC_PRECISION_BF16 ? &vitc_kernels_bf16_ref : &vitc_kernels_i8_ref;
     if (isa != VITC_ISA_REF && t == oracle) {
@@ -388,7 +220,7 @@ static int bench_lowp(vitc_precision precision, enum vitc_cpu_isa isa, const cha
                isa_name);
         return 0;
     }
-    double peak = t == oracle ? 0 : lowp_peak_core(precision);
+    double peak = t == oracle ? 0 : bench_lowp_peak_core(precision);
     int failed = 0;
     for (int nt = 1; nt <= max_threads; nt++) {
         struct vitc_be *be = lowp_backend(isa_name, nt, precision);
@@ -398,11 +230,11 @@ static int bench_lowp(vitc_precision precision, enum vitc_cpu_isa isa, const cha
             vitc_backend_free(ref);
             return 1;
         }
-        printf("\n%s %s, %d thread%s, %s peak %.1f GOP/s per core (x%d = %.1f)\n", pname,
-               t->name, nt, nt > 1 ? "s" : "",
-               precision == VITC_PRECISION_BF16 ? "vdpbf16ps" : "vpdpbusd", peak, nt, peak * nt);
-        printf("  %-24s %6s %10s %10s %9s %7s\n", "shape", "M", "ms", "GFLOP/s", "per core",
-               "%peak");
+        printf("\n%s %s, %d thread%s, %s peak %.1f GOP/s per core (x%d = %.1f)\n", pname, t->name,
+               nt, nt > 1 ? "s" : "", precision == VITC_PRECISION_BF16 ? "vdpbf16ps" : "vpdpbusd",
+               peak, nt, peak * nt);
+        printf("  %-24s %6s %10s %8s %10s %9s %7s\n", "shape", "M", "ms", "min ms", "GFLOP/s",
+               "per core", "%peak");
         for (size_t si = 0; si < N_SHAPES; si++) {
             const struct shape *s = &shapes[si];
             struct vitc_linear l = {
@@ -430,11 +262,13 @@ static int bench_lowp(vitc_precision precision, enum vitc_cpu_isa isa, const cha
                     failed = 1;
                     continue;
                 }
-                double wall = 0, cpu = 0;
-                time_linear(be, &l, in->x, M, in->y, s->act, s->residual, min_s, &wall, &cpu);
+                double wall = 0, best = 0, cpu = 0;
+                time_linear(be, &l, in->x, M, in->y, s->act, s->residual, min_s, &wall, &best,
+                            &cpu);
                 double gflop = 2.0 * (double)M * (double)s->N * (double)s->K * 1e-9;
-                printf("  %-24s %6zu %10.3f %10.1f %9.1f %6.1f%%\n", s->name, M, wall * 1e3,
-                       gflop / wall, gflop / cpu, peak > 0 ? 100.0 * gflop / cpu / peak : 0.0);
+                printf("  %-24s %6zu %10.3f %8.3f %10.1f %9.1f %6.1f%%\n", s->name, M, wall * 1e3,
+                       best * 1e3, gflop / wall, gflop / cpu,
+                       peak > 0 ? 100.0 * gflop / cpu / peak : 0.0);
             }
             vitc_cpu_unprepare_linear(&l);
         }
@@ -456,15 +290,15 @@ int main(int argc, char **argv)
     const char *only = argc > 3 && strcmp(argv[3], "all") != 0 ? argv[3] : NULL;
     const char *model_dir = argc > 4 ? argv[4] : NULL;
     /* TABLE bf16 or int8: only that precision's table for this CPU. */
-    vitc_precision only_lowp = !only                     ? VITC_PRECISION_FP32
+    vitc_precision only_lowp = !only                       ? VITC_PRECISION_FP32
                                : strcmp(only, "bf16") == 0 ? VITC_PRECISION_BF16
                                : strcmp(only, "int8") == 0 ? VITC_PRECISION_INT8
                                                            : VITC_PRECISION_FP32;
     /* The model runs the table named, else the one VITC_CPU or the CPU picks. */
     const char *env = getenv("VITC_CPU");
     char *model_table = only && only_lowp == VITC_PRECISION_FP32 ? strdup(only)
-                        : env                                   ? strdup(env)
-                                                                : NULL;
+                        : env                                    ? strdup(env)
+                                                                 : NULL;
     if (max_threads < 1 || max_threads > 64 || min_s < 0) {
         fprintf(stderr, "usage: bench_kernels [MAX_THREADS (1..64, default 2) [SECONDS per "
                         "shape (default 0.5) [TABLE (ref, avx2, avx512, bf16, int8 or all) "
@@ -508,11 +342,11 @@ int main(int argc, char **argv)
             setenv("VITC_CPU", "ref", 1);
             vitc_backend_cpu_new(nt, 4, 4, &ref);
             setenv("VITC_CPU", tables[ti].name, 1);
-            double peak = fma_peak_core(tables[ti].isa);
+            double peak = bench_fma_peak_core(tables[ti].isa);
             printf("\n%s, %d thread%s, FMA peak %.1f GFLOP/s per core (x%d = %.1f)\n",
                    tables[ti].name, nt, nt > 1 ? "s" : "", peak, nt, peak * nt);
-            printf("  %-24s %6s %10s %10s %9s %7s\n", "shape", "M", "ms", "GFLOP/s", "per core",
-                   "%peak");
+            printf("  %-24s %6s %10s %8s %10s %9s %7s\n", "shape", "M", "ms", "min ms", "GFLOP/s",
+                   "per core", "%peak");
             for (size_t si = 0; si < N_SHAPES; si++) {
                 const struct shape *s = &shapes[si];
                 struct vitc_linear l = {
@@ -540,11 +374,12 @@ int main(int argc, char **argv)
                     if (tables[ti].isa == VITC_ISA_REF && M > 197) {
                         continue; /* the reference is slow; one size shows it */
                     }
-                    double wall = 0, cpu = 0;
-                    time_linear(be, &l, x, M, y, s->act, s->residual, min_s, &wall, &cpu);
+                    double wall = 0, best = 0, cpu = 0;
+                    time_linear(be, &l, x, M, y, s->act, s->residual, min_s, &wall, &best, &cpu);
                     double gflop = 2.0 * (double)M * (double)s->N * (double)s->K * 1e-9;
-                    printf("  %-24s %6zu %10.3f %10.1f %9.1f %6.1f%%\n", s->name, M, wall * 1e3,
-                           gflop / wall, gflop / cpu, peak > 0 ? 100.0 * gflop / cpu / peak : 0.0);
+                    printf("  %-24s %6zu %10.3f %8.3f %10.1f %9.1f %6.1f%%\n", s->name, M,
+                           wall * 1e3, best * 1e3, gflop / wall, gflop / cpu,
+                           peak > 0 ? 100.0 * gflop / cpu / peak : 0.0);
                 }
                 vitc_cpu_unprepare_linear(&l);
             }
@@ -565,8 +400,8 @@ int main(int argc, char **argv)
                 (only_lowp == VITC_PRECISION_FP32 && only && strcmp(only, tables[ti].name) != 0)) {
                 continue;
             }
-            failed |= bench_lowp(prec, tables[ti].isa, tables[ti].name, max_threads, min_s, Ms, 2,
-                                 &in);
+            failed |=
+                bench_lowp(prec, tables[ti].isa, tables[ti].name, max_threads, min_s, Ms, 2, &in);
             if (only_lowp != VITC_PRECISION_FP32) {
                 break; /* the best table only */
             }
@@ -596,11 +431,11 @@ int main(int argc, char **argv)
             const struct vitc_lowp_kernels *t = vitc_cpu_lowp_kernels(only_lowp, k);
             printf("\nwhole forward in %s with the %s kernels (%%peak: of %s)", only, t->name,
                    only_lowp == VITC_PRECISION_BF16 ? "vdpbf16ps" : "vpdpbusd");
-            failed |= bench_model(model_dir, max_threads, min_s, lowp_peak_core(only_lowp),
+            failed |= bench_model(model_dir, max_threads, min_s, bench_lowp_peak_core(only_lowp),
                                   only_lowp);
         } else {
             printf("\nwhole forward with the %s kernels", k->name);
-            failed |= bench_model(model_dir, max_threads, min_s, fma_peak_core(isa),
+            failed |= bench_model(model_dir, max_threads, min_s, bench_fma_peak_core(isa),
                                   VITC_PRECISION_FP32);
         }
     }

@@ -101,8 +101,10 @@ fi
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
 # Debian's torch does its fp32 GEMMs in OpenBLAS; its OpenMP build shares torch's OpenMP
 # workers instead of adding its own pthreads on top of them.
-if [ -d /usr/lib/x86_64-linux-gnu/openblas-openmp ]; then
-    LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# OPENBLAS_DIR: another copy of that build (e.g. unpacked with dpkg -x, not installed).
+openblas=${OPENBLAS_DIR:-/usr/lib/x86_64-linux-gnu/openblas-openmp}
+if [ -d "$openblas" ]; then
+    LD_LIBRARY_PATH=$openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     export LD_LIBRARY_PATH
 fi
 

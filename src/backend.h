@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "act.h"
 #include "model.h"
@@ -155,5 +156,10 @@ vitc_status vitc_backend_cuda_new(const struct vitc_model *m, int device, size_t
 
 /* Threads of a CPU backend (for reports and tests). */
 int vitc_backend_cpu_n_threads(const struct vitc_be *be);
+
+/* Profiling (bench/bench_profile.c): with busy_ns set, each op's threads
+ * add the nanoseconds they spent in its tasks to busy_ns[ith] (n_threads
+ * counters), see vitc_threadpool_set_busy; NULL turns it off. */
+void vitc_backend_cpu_set_busy(struct vitc_be *be, uint64_t *busy_ns);
 
 #endif /* VITC_BACKEND_H */

@@ -20,6 +20,12 @@
 /* Rows per LayerNorm task, enough to amortise the task handout. */
 #define LAYERNORM_ROWS 8
 
+/* A LayerNorm over fewer floats than this runs on the calling thread alone:
+ * one image's (197 x 768, ~50 us) took longer on 2 threads than on 1 on a
+ * quiet Zen 5 (the 25 of a forward: 1.46 vs 1.26 ms), and on a busy machine
+ * waiting for a descheduled second thread cost up to ~4 ms per call. */
+#define LAYERNORM_SERIAL_FLOATS (1u << 18)
+
 /* What vitc_linear.packed points to: the weight in the precision the model
  * computes in, one allocation (this header, then the panels, then the int8
  * scales and column sums). */
@@ -260,8 +266,18 @@ static vitc_status cpu_copy(struct vitc_be *be, float *dst, const float *src, si
 
 /* A linear is cut into blocks of at most mc rows x nc columns (the kernel
  * table's cache blocks), sized evenly so no block is a sliver: 197 rows and
- * mc = 96 give three blocks of 72, 72 and 53. The cut depends only on the
- * shape, never on the thread count, so results do not either. */
+ * mc = 96 give three blocks of 72, 72 and 53. Rows are cut finer when that
+ * leaves fewer than LINEAR_TASKS_PER_THREAD tasks per thread: the threads
+ * take tasks as they free up, so with a few tasks each they finish within
+ * about one small task of each other, even when one was slowed down (by
+ * the tail of the previous op, or a busy core); with one large task each,
+ * any difference is waited out whole. The int8 table's blocks (104 rows x
+ * all columns) made one image's linears two tasks; on 2 threads they are
+ * now 7 of 32 rows or fewer. One thread keeps the table's blocks (on one
+ * thread, the int8 linears measured ~1% slower cut in 4). Results do not depend
+ * on the cut (a row's sums never depend on the other rows of its block,
+ * kernels.h), so they do not depend on the thread count either. */
+#define LINEAR_TASKS_PER_THREAD 4
 struct linear_job {
     const struct cpu_backend *b;
     const float *x;                       /* (M, K)            */
@@ -346,10 +362,15 @@ static vitc_status cpu_linear(struct vitc_be *be, const struct vitc_linear *w, c
     size_t mc = j.lowp ? j.lowp->mc : k->mc, nc = j.lowp ? j.lowp->nc : k->nc;
     size_t mr = j.lowp ? j.lowp->mr : k->mr, nr = j.lowp ? j.lowp->nr : k->nr;
     size_t n_mblocks = (M + mc - 1) / mc, n_nblocks = (j.N + nc - 1) / nc;
-    j.mb = even_block(M, n_mblocks, mr);
     j.nb = even_block(j.N, n_nblocks, nr);
     j.nb = j.nb < nc ? j.nb : nc;
     j.n_nblocks = (j.N + j.nb - 1) / j.nb;
+    size_t nth = (size_t)vitc_threadpool_size(b->pool), want = LINEAR_TASKS_PER_THREAD * nth;
+    size_t n_tiles = (M + mr - 1) / mr, per_col = (want + j.n_nblocks - 1) / j.n_nblocks;
+    if (nth > 1 && n_mblocks < per_col) {
+        n_mblocks = per_col < n_tiles ? per_col : n_tiles;
+    }
+    j.mb = even_block(M, n_mblocks, mr);
     n_mblocks = (M + j.mb - 1) / j.mb;
     vitc_threadpool_parallel_for(b->pool, n_mblocks * j.n_nblocks, linear_task, &j);
     return VITC_OK;
@@ -388,8 +409,12 @@ static vitc_status cpu_layernorm(struct vitc_be *be, const float *x, float *y, s
         .cols = cols,
         .eps = eps,
     };
-    vitc_threadpool_parallel_for(cpu(be)->pool, (rows + LAYERNORM_ROWS - 1) / LAYERNORM_ROWS,
-                                 layernorm_task, &j);
+    size_t n_tasks = (rows + LAYERNORM_ROWS - 1) / LAYERNORM_ROWS;
+    if (rows * cols < LAYERNORM_SERIAL_FLOATS) {
+        vitc_threadpool_serial_for(cpu(be)->pool, n_tasks, layernorm_task, &j);
+    } else {
+        vitc_threadpool_parallel_for(cpu(be)->pool, n_tasks, layernorm_task, &j);
+    }
     return VITC_OK;
 }
 
@@ -648,4 +673,9 @@ int vitc_backend_cpu_n_threads(const struct vitc_be *be)
 {
     const struct cpu_backend *b = be->impl;
     return vitc_threadpool_size(b->pool);
+}
+
+void vitc_backend_cpu_set_busy(struct vitc_be *be, uint64_t *busy_ns)
+{
+    vitc_threadpool_set_busy(cpu(be)->pool, busy_ns);
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -40,19 +41,34 @@ struct vitc_threadpool {
     vitc_task_fn fn; /* the current job, written under mu before generation */
     void *arg;
     size_t n_tasks;
+    uint64_t *busy_ns;       /* (n_threads) or NULL: see vitc_threadpool_set_busy */
     atomic_size_t next_task; /* next task index to hand out              */
 };
 
-/* Takes tasks until none are left. */
-static void run_tasks(struct vitc_threadpool *pool, vitc_task_fn fn, void *arg, size_t n_tasks,
-                      int ith)
+/* The calling thread's CPU time: time it spent descheduled (a busy
+ * machine) does not count as busy. */
+static uint64_t now_ns(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Takes tasks until none are left; with busy set, adds the CPU time this
+ * took to busy[ith] (one clock pair per thread and job, not per task). */
+static void run_tasks(struct vitc_threadpool *pool, vitc_task_fn fn, void *arg, size_t n_tasks,
+                      int ith, uint64_t *busy)
+{
+    uint64_t t0 = busy ? now_ns() : 0;
     for (;;) {
         size_t t = atomic_fetch_add_explicit(&pool->next_task, 1, memory_order_relaxed);
         if (t >= n_tasks) {
-            return;
+            break;
         }
         fn(arg, t, ith);
+    }
+    if (busy) {
+        busy[ith] += now_ns() - t0;
     }
 }
 
@@ -109,8 +125,9 @@ static void *worker_main(void *p)
         vitc_task_fn fn = pool->fn;
         void *arg = pool->arg;
         size_t n_tasks = pool->n_tasks;
+        uint64_t *busy = pool->busy_ns;
 
-        run_tasks(pool, fn, arg, n_tasks, w->ith);
+        run_tasks(pool, fn, arg, n_tasks, w->ith, busy);
 
         if (atomic_fetch_sub_explicit(&pool->n_busy, 1, memory_order_acq_rel) == 1) {
             pthread_mutex_lock(&pool->mu);
@@ -191,16 +208,33 @@ int vitc_threadpool_size(const struct vitc_threadpool *pool)
     return pool->n_threads;
 }
 
+void vitc_threadpool_set_busy(struct vitc_threadpool *pool, uint64_t *busy_ns)
+{
+    pthread_mutex_lock(&pool->mu);
+    pool->busy_ns = busy_ns;
+    pthread_mutex_unlock(&pool->mu);
+}
+
 /* ---- jobs ---- */
+
+void vitc_threadpool_serial_for(struct vitc_threadpool *pool, size_t n_tasks, vitc_task_fn fn,
+                                void *arg)
+{
+    uint64_t t0 = pool->busy_ns ? now_ns() : 0;
+    for (size_t t = 0; t < n_tasks; t++) {
+        fn(arg, t, 0);
+    }
+    if (pool->busy_ns) {
+        pool->busy_ns[0] += now_ns() - t0;
+    }
+}
 
 void vitc_threadpool_parallel_for(struct vitc_threadpool *pool, size_t n_tasks, vitc_task_fn fn,
                                   void *arg)
 {
     /* Nothing to share: skip waking the workers. */
     if (pool->n_threads == 1 || n_tasks <= 1) {
-        for (size_t t = 0; t < n_tasks; t++) {
-            fn(arg, t, 0);
-        }
+        vitc_threadpool_serial_for(pool, n_tasks, fn, arg);
         return;
     }
     pthread_mutex_lock(&pool->mu);
@@ -213,7 +247,7 @@ void vitc_threadpool_parallel_for(struct vitc_threadpool *pool, size_t n_tasks, 
     pthread_cond_broadcast(&pool->start_cv);
     pthread_mutex_unlock(&pool->mu);
 
-    run_tasks(pool, fn, arg, n_tasks, 0);
+    run_tasks(pool, fn, arg, n_tasks, 0, pool->busy_ns);
 
     /* Poll for the workers to finish, then sleep until the last one signals
      * (it signals under the mutex, so the check below cannot miss it). */

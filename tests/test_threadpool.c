@@ -2,7 +2,8 @@
  *
  * test_threadpool.c — the ctx thread pool: every task index runs exactly
  * once for many task counts and thread counts, pools are reusable, can be
- * freed unused, and refuse impossible sizes. Run under TSan as well.
+ * freed unused, refuse impossible sizes, and keep their profiling busy
+ * counters when asked. Run under TSan as well.
  */
 #include <stdatomic.h>
 
@@ -119,6 +120,57 @@ static void test_results_visible(void)
     vitc_threadpool_free(pool);
 }
 
+/* Busy counters: with them set, each job adds CPU time to the threads
+ * that ran its tasks (the caller always takes tasks, so busy[0] grows, and
+ * the sum does); with NULL they stay as they are. On 1 thread too. */
+static void test_busy_counters(void)
+{
+    static double x[64 * 100], partial[64];
+    for (int nth = 1; nth <= 3; nth += 2) {
+        struct vitc_threadpool *pool = NULL;
+        CHECK(vitc_threadpool_new(nth, &pool) == VITC_OK);
+        if (!pool) {
+            return;
+        }
+        uint64_t busy[3] = {0, 0, 0};
+        struct sum_job j = {.x = x, .partial = partial};
+        vitc_threadpool_set_busy(pool, busy);
+        for (int rep = 0; rep < 200; rep++) {
+            vitc_threadpool_parallel_for(pool, 64, sum_task, &j);
+        }
+        vitc_threadpool_set_busy(pool, NULL);
+        CHECKF(busy[0] > 0, "%d threads: busy[0] stayed 0", nth);
+        uint64_t sum = busy[0] + busy[1] + busy[2], after = 0;
+        vitc_threadpool_parallel_for(pool, 64, sum_task, &j);
+        after = busy[0] + busy[1] + busy[2];
+        CHECKF(after == sum, "%d threads: counters moved after set_busy(NULL)", nth);
+        vitc_threadpool_free(pool);
+    }
+}
+
+/* serial_for runs every index once, all on thread 0, on any pool size. */
+static void test_serial_for(void)
+{
+    static struct count_job j;
+    struct vitc_threadpool *pool = NULL;
+    CHECK(vitc_threadpool_new(3, &pool) == VITC_OK);
+    if (!pool) {
+        return;
+    }
+    for (size_t i = 0; i < MAX_TASKS; i++) {
+        atomic_store(&j.hits[i], 0);
+    }
+    atomic_store(&j.bad_ith, 0);
+    j.nth = 1; /* any ith but 0 counts as bad */
+    vitc_threadpool_serial_for(pool, 37, count_task, &j);
+    for (size_t i = 0; i < MAX_TASKS; i++) {
+        CHECKF(atomic_load(&j.hits[i]) == (i < 37 ? 1 : 0), "task %zu ran %d times", i,
+               atomic_load(&j.hits[i]));
+    }
+    CHECK(atomic_load(&j.bad_ith) == 0);
+    vitc_threadpool_free(pool);
+}
+
 static void test_free_without_use(void)
 {
     for (int n = 1; n <= 8; n++) {
@@ -167,6 +219,8 @@ int main(void)
     RUN(test_every_index_once);
     RUN(test_repeated_use);
     RUN(test_results_visible);
+    RUN(test_busy_counters);
+    RUN(test_serial_for);
     RUN(test_free_without_use);
     RUN(test_bad_sizes);
     RUN(test_alloc_failures);
