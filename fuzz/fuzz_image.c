@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * fuzz_image.c — libFuzzer target for JPEG/PNG decoding (EXIF orientation
+ * fuzz_image.c — libFuzzer target for image decoding, every format (EXIF orientation
  * included) and then preprocessing: every resample filter and a small
  * output size, both picked from the input's last byte so the corpus
  * exercises them all. Decoded images past a fuzzing budget skip the

@@ -296,6 +296,33 @@ def image_seeds():
     put(t, "gif_magic", b"GIF89a" + bytes(20))
     put(t, "bmp_magic", b"BM" + bytes(40))
     put(t, "webp_magic", b"RIFF\0\0\0\0WEBPVP8 ")
+    webp_seeds(t, rgb, rng)
+
+
+def webp_seeds(t, rgb, rng):
+    rgba = rgb.convert("RGBA")
+    rgba.putalpha(Image.fromarray(rng.integers(0, 255, (9, 13)).astype("u1"), "L"))
+    lossy = pil_bytes(rgb, "WEBP", quality=80)
+    lossless = pil_bytes(rgba, "WEBP", lossless=True)
+    put(t, "lossy.webp", lossy)
+    put(t, "lossy_alpha.webp", pil_bytes(rgba, "WEBP", quality=60))
+    put(t, "lossless_alpha.webp", lossless)
+    put(t, "exif6.webp", pil_bytes(rgb, "WEBP", exif=exif_orientation(6)))
+    anim = pil_bytes(rgb, "WEBP", save_all=True, duration=30,
+                     append_images=[rgb.transpose(Image.Transpose.ROTATE_180)])
+    put(t, "anim.webp", anim)
+    for name, data in (("lossy", lossy), ("lossless", lossless), ("anim", anim)):
+        put(t, "webp_%s_trunc_half" % name, data[:len(data) // 2])
+        put(t, "webp_%s_trunc_tail" % name, data[:-3])
+        for i, pos in enumerate([4, 12, 20, 26, 40]):
+            put(t, "webp_%s_flip%d" % (name, i), flip(data, pos))
+    # A VP8X animation canvas of 60000x60000 with no frames: refused before libwebp
+    # allocates the canvas.
+    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\x02\0\0\0" + \
+        (60000 - 1).to_bytes(3, "little") * 2
+    anim_chunk = b"ANIM" + struct.pack("<I", 6) + bytes(6)
+    body = b"WEBP" + vp8x + anim_chunk
+    put(t, "webp_huge_canvas", b"RIFF" + struct.pack("<I", len(body)) + body)
 
 
 def main():

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * image.c — vitc_image lifetime and loading: reads a file, sniffs the
- * format by its magic bytes and hands it to the JPEG or PNG decoder.
- * Formats Pillow could open but this build does not decode (GIF, BMP,
- * WebP, TIFF, ...) are named and refused. I/O leaf; no resizing here.
+ * format by its magic bytes (never its name) and hands it to the decoder.
+ * Formats Pillow could open but vitc does not decode (JPEG 2000, AVIF,
+ * HEIF, ...) are named and refused. I/O leaf; no resizing here.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +12,9 @@
 
 #include "err.h"
 #include "image.h"
+
+/* What vitc_image_load reads, for messages. */
+#define SUPPORTED "JPEG, PNG and WebP"
 
 /* Files beyond this are refused before reading: even an uncompressed RGB
  * image at the pixel limit is ~512 MiB. */
@@ -95,9 +98,6 @@ static const char *other_format(const uint8_t *d, size_t n)
     if (starts_with(d, n, "BM", 2)) {
         return "BMP";
     }
-    if (starts_with(d, n, "RIFF", 4) && n >= 12 && memcmp(d + 8, "WEBP", 4) == 0) {
-        return "WebP";
-    }
     if (starts_with(d, n, "II*\0", 4) || starts_with(d, n, "MM\0*", 4)) {
         return "TIFF";
     }
@@ -141,12 +141,16 @@ vitc_status vitc_image_load_memory(const void *data, size_t size, const char *na
     if (starts_with(d, size, "\x89PNG\r\n\x1a\n", 8)) {
         return vitc_png_decode(d, size, name, out);
     }
+    if (starts_with(d, size, "RIFF", 4) && size >= 12 && memcmp(d + 8, "WEBP", 4) == 0) {
+        return vitc_webp_decode(d, size, name, out);
+    }
     other = other_format(d, size);
     if (other) {
         return vitc_error(VITC_ERR_UNSUPPORTED,
-                          "%s: %s images are not supported (JPEG and PNG are)", name, other);
+                          "%s: %s images are not supported (vitc reads " SUPPORTED ")", name,
+                          other);
     }
-    return vitc_error(VITC_ERR_FORMAT, "%s: not a JPEG or PNG image", name);
+    return vitc_error(VITC_ERR_FORMAT, "%s: not an image file (no " SUPPORTED " signature)", name);
 }
 
 vitc_status vitc_image_load(const char *path, vitc_image **out)

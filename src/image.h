@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * image.h — internals shared by the image decoders: the checked pixel
- * allocator, the JPEG and PNG decoders (image_jpeg.c, image_png.c) and the
+ * allocator, the decoders (image_jpeg.c, image_png.c, image_webp.c, ...) and the
  * EXIF orientation helpers (exif.c). I/O leaf: nothing here knows models or
  * preprocessing; image.c sniffs the format and dispatches.
  */
@@ -27,6 +27,10 @@ vitc_status vitc_image_alloc(const char *name, int64_t width, int64_t height, vi
  * Image.open + ImageOps.exif_transpose + convert("RGB") do. */
 vitc_status vitc_jpeg_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
 vitc_status vitc_png_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
+
+/* The same for WebP (image_webp.c): the first frame of an animation, as
+ * Pillow's Image.open shows it. */
+vitc_status vitc_webp_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
 
 /* The EXIF orientation (1..8) in a TIFF-structured EXIF block, with or
  * without the "Exif\0\0" prefix; 0 when absent or unreadable; -1 when an

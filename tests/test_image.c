@@ -19,7 +19,8 @@
 /* From err.h (test hook, not public API). */
 size_t vitc_test_fail_alloc_after(size_t k);
 
-#define IMAGES "tests/data/preprocess/images"
+#define IMAGES  "tests/data/preprocess/images"
+#define FORMATS "tests/data/formats"
 
 static uint8_t *read_all(const char *path, size_t *size)
 {
@@ -120,6 +121,42 @@ static size_t jpeg_header(uint8_t *buf, uint16_t w, uint16_t h)
     return n + sizeof tail;
 }
 
+static void put_le(uint8_t *p, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++) {
+        p[i] = (uint8_t)(v >> 8 * i);
+    }
+}
+
+/* A RIFF/WEBP file of one VP8X chunk declaring an animation on a w x h
+ * canvas (24-bit sides), then an empty ANIM chunk and no frames. */
+static size_t webp_vp8x_header(uint8_t *buf, uint32_t w, uint32_t h)
+{
+    memcpy(buf, "RIFF\0\0\0\0WEBPVP8X", 16);
+    put_le(buf + 16, 10, 4);
+    memset(buf + 20, 0, 4);
+    buf[20] = 0x02; /* animation */
+    put_le(buf + 24, w - 1, 3);
+    put_le(buf + 27, h - 1, 3);
+    memcpy(buf + 30, "ANIM", 4);
+    put_le(buf + 34, 6, 4);
+    memset(buf + 38, 0, 6);
+    put_le(buf + 4, 44 - 8, 4);
+    return 44;
+}
+
+/* A simple lossless WebP: its VP8L header alone (14-bit sides). */
+static size_t webp_vp8l_header(uint8_t *buf, uint32_t w, uint32_t h)
+{
+    memcpy(buf, "RIFF\0\0\0\0WEBPVP8L", 16);
+    put_le(buf + 16, 6, 4);
+    buf[20] = 0x2f;
+    put_le(buf + 21, (w - 1) | (h - 1) << 14, 4);
+    buf[25] = 0;
+    put_le(buf + 4, 26 - 8, 4);
+    return 26;
+}
+
 /* ---- tests ---- */
 
 static void test_empty_and_garbage(void)
@@ -132,14 +169,21 @@ static void test_empty_and_garbage(void)
     }
     junk[0] = 0x42; /* not a magic byte of any format */
     expect_fail("", 0, "empty.png", VITC_ERR_FORMAT, "empty");
-    expect_fail(junk, sizeof junk, "random.jpg", VITC_ERR_FORMAT, "not a JPEG or PNG");
-    expect_fail("\xff\xd8", 2, "short.jpg", VITC_ERR_FORMAT, "not a JPEG or PNG");
+    expect_fail(junk, sizeof junk, "random.jpg", VITC_ERR_FORMAT, "not an image");
+    expect_fail("\xff\xd8", 2, "short.jpg", VITC_ERR_FORMAT, "not an image");
     expect_fail("GIF89a\x01\x00\x01\x00", 10, "x.gif", VITC_ERR_UNSUPPORTED, "GIF");
     expect_fail("BM\x3a\0\0\0\0\0\0\0", 10, "x.bmp", VITC_ERR_UNSUPPORTED, "BMP");
-    expect_fail("RIFF\0\0\0\0WEBPVP8 ", 16, "x.webp", VITC_ERR_UNSUPPORTED, "WebP");
+    expect_fail("RIFF\0\0\0\0WEBPVP8 ", 16, "x.webp", VITC_ERR_FORMAT, "WebP");
+    expect_fail("\0\0\0\x1c"
+                "ftypheic\0\0\0\0",
+                16, "x.heic", VITC_ERR_UNSUPPORTED, "HEIF");
+    expect_fail("\0\0\0\x1c"
+                "ftypavif\0\0\0\0",
+                16, "x.avif", VITC_ERR_UNSUPPORTED, "AVIF");
+    expect_fail("\xff\x4f\xff\x51\0\0", 6, "x.j2k", VITC_ERR_UNSUPPORTED, "JPEG 2000");
     expect_fail("II*\0\x08\0\0\0", 8, "x.tif", VITC_ERR_UNSUPPORTED, "TIFF");
     expect_file_fail("", 0, VITC_ERR_FORMAT, "empty");
-    expect_file_fail(junk, sizeof junk, VITC_ERR_FORMAT, "not a JPEG or PNG");
+    expect_file_fail(junk, sizeof junk, VITC_ERR_FORMAT, "not an image");
 }
 
 static void test_missing_paths(void)
@@ -173,6 +217,14 @@ static void test_huge_and_zero_sizes(void)
     n = jpeg_header(buf, 0, 10);
     expect_fail(buf, n, "zero.jpg", VITC_ERR_FORMAT, "zero.jpg");
     expect_file_fail(buf, png_header(buf, 100000, 100000), VITC_ERR_FORMAT, "pixel limit");
+    n = webp_vp8x_header(buf, 60000, 60000);
+    expect_fail(buf, n, "huge.webp", VITC_ERR_FORMAT, "60000x60000 exceeds the 178956970-pixel");
+    n = webp_vp8x_header(buf, 1 << 24, 1);
+    expect_fail(buf, n, "wide.webp", VITC_ERR_FORMAT, "16777216x1 exceeds");
+    n = webp_vp8l_header(buf, 16384, 16384);
+    expect_fail(buf, n, "huge_lossless.webp", VITC_ERR_FORMAT, "16384x16384 exceeds");
+    n = webp_vp8l_header(buf, 64, 64);
+    expect_fail(buf, n, "no_data.webp", VITC_ERR_FORMAT, "no_data.webp");
 }
 
 static void test_truncated(void)
@@ -197,6 +249,22 @@ static void test_truncated(void)
         expect_fail(data, 9, files[i], VITC_ERR_FORMAT, files[i]);
         free(data);
     }
+    static const char *formats[] = {"lossy.webp", "lossless_alpha.webp", "anim.webp",
+                                    "orient6.webp"};
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        char path[256];
+        size_t size = 0;
+        snprintf(path, sizeof path, FORMATS "/%s", formats[i]);
+        uint8_t *data = read_all(path, &size);
+        CHECKF(data != NULL, "%s", path);
+        if (!data) {
+            continue;
+        }
+        for (size_t cut = 1; cut < size; cut += 1 + cut / 3) {
+            expect_fail(data, cut, formats[i], VITC_ERR_FORMAT, formats[i]);
+        }
+        free(data);
+    }
 }
 
 static void test_decode_fixtures(void)
@@ -211,6 +279,10 @@ static void test_decode_fixtures(void)
         {"tiny_1x1.png", 1, 1},
         {"tall_40x3000.jpg", 40, 3000},
         {"palette_trns.png", 280, 210},
+        {"../../formats/lossy.webp", 48, 32},
+        {"../../formats/lossless_alpha.webp", 48, 32},
+        {"../../formats/anim.webp", 24, 16},
+        {"../../formats/orient6.webp", 32, 48},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         char path[256];
@@ -246,7 +318,8 @@ static void test_image_new(void)
  * NOMEM and leaks nothing; the run without failure succeeds. */
 static void test_alloc_failures(void)
 {
-    static const char *files[] = {"rgb.png", "photo_baseline_exif.jpg", "exif_orient6.jpg"};
+    static const char *files[] = {"rgb.png", "photo_baseline_exif.jpg", "exif_orient6.jpg",
+                                  "../../formats/orient6.webp"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[256];
         snprintf(path, sizeof path, IMAGES "/%s", files[i]);
@@ -272,8 +345,15 @@ static void test_alloc_failures(void)
 /* Flipped bytes anywhere must give OK or FORMAT, never a crash. */
 static void test_damaged(void)
 {
-    static const char *files[] = {"photo_progressive.jpg", "cmyk.jpg",   "rgba.png",
-                                  "palette_trns.png",      "gray16.png", "exif_orient6.jpg"};
+    static const char *files[] = {"photo_progressive.jpg",
+                                  "cmyk.jpg",
+                                  "rgba.png",
+                                  "palette_trns.png",
+                                  "gray16.png",
+                                  "exif_orient6.jpg",
+                                  "../../formats/lossy.webp",
+                                  "../../formats/lossless_alpha.webp",
+                                  "../../formats/anim.webp"};
     uint32_t s = 777;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[256];

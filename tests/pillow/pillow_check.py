@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: MIT
-"""pillow_check.py — vitc's image decode and resize against the real Pillow.
+"""pillow_check.py — vitc's image decode, resize and pixel_values against the real Pillow.
 
   pillow_check.py gen DIR    write test images, raw resize inputs and DIR/jobs
   pillow_check.py check DIR  compare DIR/*.out (from decode_dump) with Pillow
 
 The reference for decoding is transformers' load_image:
 ImageOps.exif_transpose(Image.open(f)).convert("RGB"); for resizing it is
-Image.fromarray(rgb).resize((w, h), resample). Every case must match bit for
+Image.fromarray(rgb).resize((w, h), resample); for pixel_values it is
+ViTImageProcessor's resize of the loaded image followed by its rescale and
+normalize, which tests/data/preprocess/u8_to_pixel_value_lut.npy holds for
+tests/data/preprocess/preprocessor_config.json. Every case must match bit for
 bit. Prints "N passed, N failed" last and exits non-zero on any failure.
 """
 import io
@@ -20,6 +23,8 @@ import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin
 
 SEED = 20240611
+PP_CONFIG = "tests/data/preprocess/preprocessor_config.json"
+PP_LUT = "tests/data/preprocess/u8_to_pixel_value_lut.npy"
 FILTERS = {"nearest": 0, "lanczos": 1, "bilinear": 2, "bicubic": 3, "box": 4, "hamming": 5}
 
 
@@ -72,6 +77,60 @@ def exif_bytes(orientation):
     ex = Image.Exif()
     ex[0x0112] = orientation
     return ex.tobytes()
+
+
+# ---- WebP ----
+
+def gen_webp(rng, save, raw, smooth):
+    """Still lossy/lossless with and without alpha, animations, EXIF orientations,
+    odd sizes and damaged files."""
+    photo = smooth(41, 27)
+    alpha = rng.integers(0, 256, photo.shape[:2], dtype=np.uint8)
+    alpha[:4, :] = 0  # fully transparent rows: what RGB survives under alpha 0
+    rgba = Image.fromarray(np.dstack([photo, alpha]), "RGBA")
+    save("lossy.webp", Image.fromarray(photo), quality=80)
+    save("lossy_q100.webp", Image.fromarray(photo), quality=100, method=6)
+    save("lossy_alpha.webp", rgba, quality=70)
+    save("lossless.webp", Image.fromarray(photo), lossless=True)
+    save("lossless_alpha.webp", rgba, lossless=True)
+    save("lossless_alpha_exact.webp", rgba, lossless=True, exact=True)
+    save("gray.webp", Image.fromarray(photo[:, :, 1], "L"), quality=90)
+    save("palette.webp", Image.fromarray(photo).convert("P"), lossless=True)
+    for w, h in ((1, 1), (1, 7), (7, 1), (3, 5), (17, 16)):
+        save(f"odd_{w}x{h}.webp", Image.fromarray(smooth(w, h)), quality=90)
+        save(f"odd_{w}x{h}_lossless.webp", Image.fromarray(smooth(w, h)), lossless=True)
+    small = smooth(13, 7)
+    for o in range(1, 9):
+        save(f"orient{o}.webp", Image.fromarray(small), quality=95, exif=exif_bytes(o))
+    save("orient6_lossless.webp", Image.fromarray(small), lossless=True,
+         exif=b"Exif\0\0" + exif_bytes(6))
+    frames = [Image.fromarray(smooth(23, 19)) for _ in range(3)]
+    save("anim.webp", frames[0], save_all=True, append_images=frames[1:], duration=40,
+         quality=85)
+    save("anim_lossless.webp", frames[0], save_all=True, append_images=frames[1:],
+         duration=40, lossless=True)
+    # A first frame with transparent borders: the encoder may store it as a
+    # sub-rectangle of the canvas, which the decoder composes over zeros.
+    border = np.zeros((19, 23, 4), np.uint8)
+    border[5:12, 6:15] = np.dstack([smooth(9, 7), np.full((7, 9), 255, np.uint8)])
+    save("anim_border.webp", Image.fromarray(border, "RGBA"), save_all=True,
+         append_images=[Image.fromarray(smooth(23, 19)).convert("RGBA")], lossless=True,
+         background=(10, 20, 30, 0))
+    with io.BytesIO() as b:
+        Image.fromarray(photo).save(b, "WEBP", quality=80)
+        lossy = b.getvalue()
+    with io.BytesIO() as b:
+        rgba.save(b, "WEBP", lossless=True)
+        lossless = b.getvalue()
+    for label, data in (("lossy", lossy), ("lossless", lossless)):
+        raw(f"truncated_{label}.webp", data[: len(data) * 2 // 3])
+        raw(f"cut_{label}.webp", data[:-5])
+        raw(f"header_only_{label}.webp", data[:30])
+        # A RIFF size larger than the file, as a transfer cut short leaves it.
+        raw(f"riff_long_{label}.webp", data[:4] + struct.pack("<I", len(data) + 100) + data[8:])
+        bad = bytearray(data)
+        bad[len(bad) // 2] ^= 0x55
+        raw(f"flipped_{label}.webp", bytes(bad))
 
 
 # ---- generation ----
@@ -158,6 +217,8 @@ def gen_images(d, rng):
     info.add_text("Raw profile type exif", f"\nexif\n{len(hexdata) // 2:8d}\n{hexdata}\n")
     save("rawprofile_orient8.png", Image.fromarray(small), pnginfo=info)
 
+    gen_webp(rng, save, raw, smooth)
+
     # Damaged files Pillow refuses: vitc must refuse them too.
     for name in ("rgb420.jpg", "rgb444.jpg", "gray.jpg", "progressive.jpg", "rgb.png",
                  "interlaced_rgb.png"):
@@ -178,6 +239,7 @@ def gen(d):
     rng = np.random.default_rng(SEED)
     names = gen_images(d, rng)
     jobs = [f"decode {os.path.join(d, n)} {os.path.join(d, n)}.out" for n in names]
+    jobs += [f"pixels {os.path.join(d, n)} {PP_CONFIG} {os.path.join(d, n)}.pv" for n in names]
     cases = []
     sizes = [(37, 23), (1, 1), (1, 17), (17, 1), (300, 7), (5, 211), (64, 64), (224, 224)]
     targets = [(224, 224), (13, 29), (1, 1), (3, 500), (640, 2), (32, 32), (7, 3)]
@@ -208,8 +270,22 @@ def read_out(path):
     parts = head.split()
     if parts[0] == b"ERR":
         return None, body.decode(errors="replace").strip()
+    if parts[0] == b"PV":
+        c, h, w = int(parts[1]), int(parts[2]), int(parts[3])
+        return np.frombuffer(body, np.float32).reshape(c, h, w), None
     w, h = int(parts[1]), int(parts[2])
     return np.frombuffer(body, np.uint8).reshape(h, w, 3), None
+
+
+def processor_pixels(rgb):
+    """ViTImageProcessor on a loaded image: Pillow resize to the config's size, then
+    rescale + normalize, which the fixture table holds exactly for every byte value."""
+    with open(PP_CONFIG) as f:
+        cfg = json.load(f)
+    size = cfg["size"]
+    h, w = (size, size) if isinstance(size, int) else (size["height"], size["width"])
+    resized = np.asarray(Image.fromarray(rgb).resize((w, h), resample=cfg.get("resample", 2)))
+    return np.load(PP_LUT)[resized].transpose(2, 0, 1)
 
 
 def pillow_load(path):
@@ -233,9 +309,9 @@ def compare(label, got, got_err, want, want_err):
     if got.shape != want.shape:
         print(f"FAIL {label}: shape {got.shape} != Pillow {want.shape}")
         return False
-    diff = np.abs(got.astype(int) - want.astype(int))
+    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
     if diff.max() != 0:
-        print(f"FAIL {label}: {int((diff != 0).sum())} bytes differ, max {int(diff.max())}")
+        print(f"FAIL {label}: {int((diff != 0).sum())} values differ, max {diff.max():g}")
         return False
     return True
 
@@ -249,6 +325,10 @@ def check(d):
         got, got_err = read_out(path + ".out")
         want, want_err = pillow_load(path)
         ok = compare(f"decode {name}", got, got_err, want, want_err)
+        passed, failed = passed + ok, failed + (not ok)
+        got, got_err = read_out(path + ".pv")
+        want = None if want is None else processor_pixels(want)
+        ok = compare(f"pixel_values {name}", got, got_err, want, want_err)
         passed, failed = passed + ok, failed + (not ok)
     for c in cases["resize"]:
         src, _ = read_out(c["src"])
