@@ -36,7 +36,8 @@ enum {
     OPT_QUIET,
     OPT_FORMAT,
     OPT_DEVICE,
-    OPT_PRECISION
+    OPT_PRECISION,
+    OPT_VERBOSE
 };
 
 static const cli_option options[] = {
@@ -60,6 +61,8 @@ static const cli_option options[] = {
                     "else npy."},
     [OPT_DEVICE] = {"device", 0, "D", CLI_DEVICE_HELP},
     [OPT_PRECISION] = {"precision", 0, "P", CLI_PRECISION_HELP},
+    [OPT_VERBOSE] = {"verbose", 0, NULL,
+                     "Name each file a directory holds that is not an image vitc reads."},
 };
 
 static int run(const cli_command *cmd, int argc, char **argv);
@@ -69,9 +72,11 @@ const cli_command cli_cmd_embed = {
     .summary = "Write a model output for images or pixel_values to a .npy or .safetensors file.",
     .synopsis = "MODEL INPUT... -o OUT [--list FILE] [--recursive] [--skip-errors] [options]",
     .description =
-        "INPUT is a JPEG or PNG image, a directory (its JPEG/PNG files, hidden files skipped;\n"
-        "with --recursive also those of its subdirectories, symbolic links to directories\n"
-        "not followed; sorted by path in byte order) or a .npy of float32 pixel_values\n"
+        "INPUT is an image (JPEG, PNG or WebP), a directory (its files named .jpg, .jpeg,\n"
+        ".jpe, .jfif, .png or .webp, hidden files skipped; with --recursive also those of\n"
+        "its subdirectories, symbolic links to directories not followed; sorted by path in\n"
+        "byte order; its other files are counted in a warning, named with --verbose or\n"
+        "--skip-errors) or a .npy of float32 pixel_values\n"
         "[C,S,S] or [N,C,S,S] for the model. --list FILE adds the inputs named in FILE after\n"
         "the INPUT arguments (one per line, blank lines ignored); INPUT may then be omitted.\n"
         "Images are preprocessed with the model's preprocessor_config.json, as transformers'\n"
@@ -469,6 +474,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
         .recursive = a.value[OPT_RECURSIVE] != NULL,
         .list = a.value[OPT_LIST],
         .skip_errors = a.value[OPT_SKIP_ERRORS] != NULL,
+        .verbose = a.value[OPT_VERBOSE] != NULL,
     };
     job.skip_errors = opts.skip_errors;
     job.quiet = a.value[OPT_QUIET] != NULL;
