@@ -72,8 +72,8 @@ const cli_command cli_cmd_embed = {
     .summary = "Write a model output for images or pixel_values to a .npy or .safetensors file.",
     .synopsis = "MODEL INPUT... -o OUT [--list FILE] [--recursive] [--skip-errors] [options]",
     .description =
-        "INPUT is an image (JPEG, PNG or WebP), a directory (its files named .jpg, .jpeg,\n"
-        ".jpe, .jfif, .png or .webp, hidden files skipped; with --recursive also those of\n"
+        "INPUT is an image (JPEG, PNG, WebP or GIF), a directory (its files named .jpg,\n"
+        ".jpeg, .jpe, .jfif, .png, .webp or .gif, hidden files skipped; with --recursive also those of\n"
         "its subdirectories, symbolic links to directories not followed; sorted by path in\n"
         "byte order; its other files are counted in a warning, named with --verbose or\n"
         "--skip-errors) or a .npy of float32 pixel_values\n"

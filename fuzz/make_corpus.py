@@ -294,9 +294,34 @@ def image_seeds():
     for i, pos in enumerate([16, 30, 45, 60]):
         put(t, "png_flip%d" % i, flip(png, pos))
     put(t, "gif_magic", b"GIF89a" + bytes(20))
+    gif_seeds(t, rgb, rng)
     put(t, "bmp_magic", b"BM" + bytes(40))
     put(t, "webp_magic", b"RIFF\0\0\0\0WEBPVP8 ")
     webp_seeds(t, rgb, rng)
+
+
+def gif_seeds(t, rgb, rng):
+    big = Image.fromarray(rng.integers(0, 255, (20, 18, 3)).astype("u1"), "RGB")
+    still = pil_bytes(rgb, "GIF")
+    interlaced = pil_bytes(big, "GIF")  # 16 rows or more: interlaced
+    trns = pil_bytes(rgb.convert("P"), "GIF", transparency=4)
+    anim = pil_bytes(rgb, "GIF", save_all=True, duration=30,
+                     append_images=[rgb.transpose(Image.Transpose.ROTATE_180)])
+    put(t, "still.gif", still)
+    put(t, "interlaced.gif", interlaced)
+    put(t, "trns.gif", trns)
+    put(t, "gray.gif", pil_bytes(rgb.convert("L"), "GIF"))
+    put(t, "anim.gif", anim)
+    for name, data in (("still", still), ("interlaced", interlaced), ("anim", anim)):
+        put(t, "gif_%s_trunc_half" % name, data[:len(data) // 2])
+        put(t, "gif_%s_trunc_tail" % name, data[:-4])
+        for i, pos in enumerate([6, 10, 13, 800, 820]):
+            put(t, "gif_%s_flip%d" % (name, i), flip(data, pos))
+    # A 65535x65535 screen, and a frame that grows a small screen past the side limit.
+    put(t, "gif_huge_screen", b"GIF89a\xff\xff\xff\xff\0\0\0,\0\0\0\0\x0a\0\x0a\0\0\x08\0;")
+    put(t, "gif_frame_grows", b"GIF89a\x0a\0\x0a\0\0\0\0,\xff\xff\0\0\xff\xff\x01\0\0\x08\0;")
+    put(t, "gif_code_size_13", still[:still.index(b",") + 10] + b"\x0d" +
+        still[still.index(b",") + 11:] if b"," in still else still)
 
 
 def webp_seeds(t, rgb, rng):

@@ -14,7 +14,7 @@
 #include "image.h"
 
 /* What vitc_image_load reads, for messages. */
-#define SUPPORTED "JPEG, PNG and WebP"
+#define SUPPORTED "JPEG, PNG, WebP and GIF"
 
 /* Files beyond this are refused before reading: even an uncompressed RGB
  * image at the pixel limit is ~512 MiB. */
@@ -92,9 +92,6 @@ static int starts_with(const uint8_t *d, size_t n, const void *magic, size_t m)
 /* Names the formats Pillow would recognise but vitc does not decode. */
 static const char *other_format(const uint8_t *d, size_t n)
 {
-    if (starts_with(d, n, "GIF87a", 6) || starts_with(d, n, "GIF89a", 6)) {
-        return "GIF";
-    }
     if (starts_with(d, n, "BM", 2)) {
         return "BMP";
     }
@@ -143,6 +140,9 @@ vitc_status vitc_image_load_memory(const void *data, size_t size, const char *na
     }
     if (starts_with(d, size, "RIFF", 4) && size >= 12 && memcmp(d + 8, "WEBP", 4) == 0) {
         return vitc_webp_decode(d, size, name, out);
+    }
+    if (starts_with(d, size, "GIF87a", 6) || starts_with(d, size, "GIF89a", 6)) {
+        return vitc_gif_decode(d, size, name, out);
     }
     other = other_format(d, size);
     if (other) {

@@ -28,9 +28,10 @@ vitc_status vitc_image_alloc(const char *name, int64_t width, int64_t height, vi
 vitc_status vitc_jpeg_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
 vitc_status vitc_png_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
 
-/* The same for WebP (image_webp.c): the first frame of an animation, as
- * Pillow's Image.open shows it. */
+/* The same for WebP and GIF (image_webp.c, image_gif.c): the first frame of
+ * an animation, as Pillow's Image.open shows it. */
 vitc_status vitc_webp_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
+vitc_status vitc_gif_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
 
 /* The EXIF orientation (1..8) in a TIFF-structured EXIF block, with or
  * without the "Exif\0\0" prefix; 0 when absent or unreadable; -1 when an

@@ -157,6 +157,27 @@ static size_t webp_vp8l_header(uint8_t *buf, uint32_t w, uint32_t h)
     return 26;
 }
 
+/* A GIF whose screen is sw x sh and whose first frame is fw x fh at (x, y),
+ * with no image data. */
+static size_t gif_header(uint8_t *buf, uint16_t sw, uint16_t sh, uint16_t x, uint16_t y,
+                         uint16_t fw, uint16_t fh)
+{
+    const uint16_t v[6] = {sw, sh, x, y, fw, fh};
+    memcpy(buf, "GIF89a", 6);
+    put_le(buf + 6, v[0], 2);
+    put_le(buf + 8, v[1], 2);
+    buf[10] = buf[11] = buf[12] = 0;
+    buf[13] = ',';
+    for (int i = 0; i < 4; i++) {
+        put_le(buf + 14 + 2 * i, v[2 + i], 2);
+    }
+    buf[22] = 0; /* no local palette, not interlaced */
+    buf[23] = 8; /* LZW code size */
+    buf[24] = 0; /* no data */
+    buf[25] = ';';
+    return 26;
+}
+
 /* ---- tests ---- */
 
 static void test_empty_and_garbage(void)
@@ -171,7 +192,7 @@ static void test_empty_and_garbage(void)
     expect_fail("", 0, "empty.png", VITC_ERR_FORMAT, "empty");
     expect_fail(junk, sizeof junk, "random.jpg", VITC_ERR_FORMAT, "not an image");
     expect_fail("\xff\xd8", 2, "short.jpg", VITC_ERR_FORMAT, "not an image");
-    expect_fail("GIF89a\x01\x00\x01\x00", 10, "x.gif", VITC_ERR_UNSUPPORTED, "GIF");
+    expect_fail("GIF89a\x01\x00\x01\x00", 10, "x.gif", VITC_ERR_FORMAT, "GIF");
     expect_fail("BM\x3a\0\0\0\0\0\0\0", 10, "x.bmp", VITC_ERR_UNSUPPORTED, "BMP");
     expect_fail("RIFF\0\0\0\0WEBPVP8 ", 16, "x.webp", VITC_ERR_FORMAT, "WebP");
     expect_fail("\0\0\0\x1c"
@@ -223,6 +244,14 @@ static void test_huge_and_zero_sizes(void)
     expect_fail(buf, n, "wide.webp", VITC_ERR_FORMAT, "16777216x1 exceeds");
     n = webp_vp8l_header(buf, 16384, 16384);
     expect_fail(buf, n, "huge_lossless.webp", VITC_ERR_FORMAT, "16384x16384 exceeds");
+    n = gif_header(buf, 65535, 65535, 0, 0, 10, 10);
+    expect_fail(buf, n, "huge.gif", VITC_ERR_FORMAT, "65535x65535 exceeds the 178956970-pixel");
+    n = gif_header(buf, 10, 10, 65535, 0, 65535, 1); /* the frame grows the screen */
+    expect_fail(buf, n, "grows.gif", VITC_ERR_FORMAT, "131070x10 exceeds");
+    n = gif_header(buf, 0, 0, 0, 0, 0, 0);
+    expect_fail(buf, n, "zero.gif", VITC_ERR_FORMAT, "0x0");
+    n = gif_header(buf, 40, 30, 0, 0, 40, 30);
+    expect_fail(buf, n, "no_data.gif", VITC_ERR_FORMAT, "truncated");
     n = webp_vp8l_header(buf, 64, 64);
     expect_fail(buf, n, "no_data.webp", VITC_ERR_FORMAT, "no_data.webp");
 }
@@ -249,8 +278,8 @@ static void test_truncated(void)
         expect_fail(data, 9, files[i], VITC_ERR_FORMAT, files[i]);
         free(data);
     }
-    static const char *formats[] = {"lossy.webp", "lossless_alpha.webp", "anim.webp",
-                                    "orient6.webp"};
+    static const char *formats[] = {"lossy.webp",   "lossless_alpha.webp", "anim.webp",
+                                    "orient6.webp", "interlaced.gif",      "trns.gif"};
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
         char path[256];
         size_t size = 0;
@@ -260,7 +289,10 @@ static void test_truncated(void)
         if (!data) {
             continue;
         }
-        for (size_t cut = 1; cut < size; cut += 1 + cut / 3) {
+        /* A GIF cut after its image data (a terminator, the trailer) still
+         * decodes, as in Pillow. */
+        size_t end = strstr(formats[i], ".gif") ? size - 2 : size;
+        for (size_t cut = 1; cut < end; cut += 1 + cut / 3) {
             expect_fail(data, cut, formats[i], VITC_ERR_FORMAT, formats[i]);
         }
         free(data);
@@ -283,6 +315,8 @@ static void test_decode_fixtures(void)
         {"../../formats/lossless_alpha.webp", 48, 32},
         {"../../formats/anim.webp", 24, 16},
         {"../../formats/orient6.webp", 32, 48},
+        {"../../formats/interlaced.gif", 48, 32},
+        {"../../formats/anim.gif", 24, 16},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         char path[256];
@@ -319,7 +353,7 @@ static void test_image_new(void)
 static void test_alloc_failures(void)
 {
     static const char *files[] = {"rgb.png", "photo_baseline_exif.jpg", "exif_orient6.jpg",
-                                  "../../formats/orient6.webp"};
+                                  "../../formats/orient6.webp", "../../formats/trns.gif"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[256];
         snprintf(path, sizeof path, IMAGES "/%s", files[i]);
@@ -353,7 +387,9 @@ static void test_damaged(void)
                                   "exif_orient6.jpg",
                                   "../../formats/lossy.webp",
                                   "../../formats/lossless_alpha.webp",
-                                  "../../formats/anim.webp"};
+                                  "../../formats/anim.webp",
+                                  "../../formats/interlaced.gif",
+                                  "../../formats/trns.gif"};
     uint32_t s = 777;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[256];

@@ -133,6 +133,117 @@ def gen_webp(rng, save, raw, smooth):
         raw(f"flipped_{label}.webp", bytes(bad))
 
 
+# ---- GIF ----
+
+def gif_parts(im, **kw):
+    """Pillow's GIF of im split as (global palette bytes, image data): the data is
+    the LZW minimum code size and the sub-blocks of the first frame, terminator
+    included."""
+    with io.BytesIO() as b:
+        im.save(b, "GIF", **kw)
+        data = b.getvalue()
+    flags = data[10]
+    pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    gpal = data[13:pos]
+    while data[pos] == 0x21:  # extensions
+        pos += 2
+        while data[pos]:
+            pos += data[pos] + 1
+        pos += 1
+    assert data[pos] == 0x2C
+    iflags = data[pos + 9]
+    pos += 10 + (3 << ((iflags & 7) + 1) if iflags & 0x80 else 0)
+    start = pos
+    pos += 1
+    while data[pos]:
+        pos += data[pos] + 1
+    return gpal, data[start:pos + 1], iflags & 0x40
+
+
+def make_gif(screen, rect, lzw, gpal=None, lpal=None, trns=None, interlace=False, pre=b""):
+    """A GIF89a of one frame: screen (w, h), rect (x, y, w, h), palettes as bytes."""
+    def bits(pal):
+        n = len(pal) // 3
+        return max(n - 1, 1).bit_length() - 1
+
+    out = b"GIF89a" + struct.pack("<HH", *screen)
+    out += bytes([(0x80 | bits(gpal)) if gpal else 0, 0, 0]) + (gpal or b"")
+    out += pre
+    if trns is not None:
+        out += b"\x21\xf9\x04" + bytes([1, 0, 0, trns, 0])
+    flags = (0x80 | bits(lpal) if lpal else 0) | (0x40 if interlace else 0)
+    out += b"\x2c" + struct.pack("<HHHH", *rect) + bytes([flags]) + (lpal or b"")
+    return out + lzw + b"\x3b"
+
+
+def gen_gif(rng, save, raw, smooth):
+    """Palette, gray, transparency, interlaced, animated, small palettes; hand-made
+    screens, offsets, local palettes and damaged data."""
+    photo = Image.fromarray(smooth(37, 29))
+    save("rgb.gif", photo)
+    save("rgb_small.gif", Image.fromarray(smooth(13, 9)))  # < 16 rows: not interlaced
+    save("gray.gif", Image.fromarray(smooth(21, 17)[:, :, 0], "L"))
+    p = photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=200)
+    save("p_trns.gif", p, transparency=7)
+    save("p_not_interlaced.gif", p, interlace=False)
+    for colors in (2, 4, 16):
+        q = Image.fromarray(rng.integers(0, colors, (19, 23), dtype=np.uint8), "P")
+        q.putpalette(list(rng.integers(0, 256, 3 * colors, dtype=np.uint8)))
+        save(f"p{colors}.gif", q)
+    frames = [Image.fromarray(smooth(25, 18)) for _ in range(3)]
+    save("anim.gif", frames[0], save_all=True, append_images=frames[1:], duration=50)
+    save("anim_trns.gif", frames[0].convert("P"), save_all=True, transparency=3,
+         append_images=[f.convert("P") for f in frames[1:]], duration=50, disposal=2)
+    for w, h in ((1, 1), (1, 5), (6, 1)):
+        save(f"odd_{w}x{h}.gif", Image.fromarray(smooth(w, h)))
+
+    # Hand-made files around Pillow's LZW data of a 9x7 frame.
+    idx = Image.fromarray(rng.integers(0, 16, (7, 9), dtype=np.uint8), "P")
+    idx.putpalette(list(rng.integers(0, 256, 48, dtype=np.uint8)))
+    _, lzw, _ = gif_parts(idx, interlace=False)
+    _, lzw_i, il = gif_parts(Image.fromarray(rng.integers(0, 16, (20, 17), dtype=np.uint8), "P"),
+                             interlace=True)
+    assert il
+    pal16 = bytes(rng.integers(0, 256, 48, dtype=np.uint8))
+    pal4 = bytes(rng.integers(0, 256, 12, dtype=np.uint8))
+    pal256 = bytes(rng.integers(0, 256, 768, dtype=np.uint8))
+    ramp = bytes(i for i in range(16) for _ in range(3))
+    raw("offset.gif", make_gif((20, 15), (5, 4, 9, 7), lzw, gpal=pal16))
+    raw("offset_trns.gif", make_gif((20, 15), (5, 4, 9, 7), lzw, gpal=pal256, trns=200))
+    raw("grows.gif", make_gif((6, 4), (3, 2, 9, 7), lzw, gpal=pal16))
+    raw("local.gif", make_gif((9, 7), (0, 0, 9, 7), lzw, gpal=pal256, lpal=pal16))
+    raw("local_only.gif", make_gif((9, 7), (0, 0, 9, 7), lzw, lpal=pal16))
+    raw("local_ramp.gif", make_gif((9, 7), (0, 0, 9, 7), lzw, gpal=pal256, lpal=ramp))
+    raw("short_palette.gif", make_gif((9, 7), (0, 0, 9, 7), lzw, gpal=pal4))
+    raw("no_palette.gif", make_gif((9, 7), (0, 0, 9, 7), lzw))
+    raw("interlaced_offset.gif", make_gif((22, 24), (2, 3, 17, 20), lzw_i, gpal=pal16,
+                                          interlace=True))
+    raw("zero_width.gif", make_gif((9, 7), (0, 0, 0, 7), lzw, gpal=pal16))
+    raw("zero_height.gif", make_gif((9, 7), (1, 0, 5, 0), lzw, gpal=pal16))
+    comment = b"\x21\xfe\x05hello\x00"
+    app = b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    raw("extensions.gif", make_gif((9, 7), (0, 0, 9, 7), lzw, gpal=pal16,
+                                   pre=comment + app + b"\x21\x01\x02ab\x00junk"))
+    raw("netscape_empty.gif", make_gif((9, 7), (0, 0, 9, 7), lzw, gpal=pal16,
+                                       pre=b"\x21\xff\x0bNETSCAPE2.0\x00"))
+    raw("gce_short.gif", make_gif((9, 7), (0, 0, 9, 7), lzw, gpal=pal16,
+                                  pre=b"\x21\xf9\x02\x01\x00\x00"))
+    raw("big_code_size.gif", make_gif((9, 7), (0, 0, 9, 7), b"\x0d" + lzw[1:], gpal=pal16))
+    raw("small_code_size.gif", make_gif((9, 7), (0, 0, 9, 7), b"\x02" + lzw[1:], gpal=pal16))
+    raw("frame_bigger.gif", make_gif((9, 7), (0, 0, 9, 9), lzw, gpal=pal16))
+    raw("frame_smaller.gif", make_gif((9, 7), (0, 0, 8, 5), lzw, gpal=pal16))
+    with io.BytesIO() as b:
+        photo.save(b, "GIF")
+        data = b.getvalue()
+    for cut in (10, 13, 800, len(data) // 2, len(data) - 3, len(data) - 1):
+        raw(f"truncated{cut}.gif", data[:cut])
+    for at in (800, len(data) // 2, len(data) - 40):
+        bad = bytearray(data)
+        bad[at] ^= 0x5A
+        raw(f"flipped{at}.gif", bytes(bad))
+    raw("no_trailer.gif", data[:-1])
+
+
 # ---- generation ----
 
 def gen_images(d, rng):
@@ -218,6 +329,7 @@ def gen_images(d, rng):
     save("rawprofile_orient8.png", Image.fromarray(small), pnginfo=info)
 
     gen_webp(rng, save, raw, smooth)
+    gen_gif(rng, save, raw, smooth)
 
     # Damaged files Pillow refuses: vitc must refuse them too.
     for name in ("rgb420.jpg", "rgb444.jpg", "gray.jpg", "progressive.jpg", "rgb.png",

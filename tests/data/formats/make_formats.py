@@ -36,6 +36,11 @@ def main():
     frames = [Image.fromarray(smooth(rng, 24, 16)) for _ in range(2)]
     frames[0].save(os.path.join(OUT, "anim.webp"), save_all=True, append_images=frames[1:],
                    duration=50, quality=80)
+    # GIF: interlaced (16 rows or more), transparency, an animation.
+    photo.save(os.path.join(OUT, "interlaced.gif"))
+    photo.convert("P").save(os.path.join(OUT, "trns.gif"), transparency=5, interlace=False)
+    frames[0].save(os.path.join(OUT, "anim.gif"), save_all=True, append_images=frames[1:],
+                   duration=50)
 
 
 if __name__ == "__main__":
