@@ -73,10 +73,10 @@ const cli_command cli_cmd_embed = {
     .synopsis = "MODEL INPUT... -o OUT [--list FILE] [--recursive] [--skip-errors] [options]",
     .description =
         "INPUT is an image (JPEG, PNG, WebP or GIF), a directory (its files named .jpg,\n"
-        ".jpeg, .jpe, .jfif, .png, .webp or .gif, hidden files skipped; with --recursive also those of\n"
-        "its subdirectories, symbolic links to directories not followed; sorted by path in\n"
-        "byte order; its other files are counted in a warning, named with --verbose or\n"
-        "--skip-errors) or a .npy of float32 pixel_values\n"
+        ".jpeg, .jpe, .jfif, .png, .webp or .gif, hidden files skipped; with --recursive\n"
+        "also those of its subdirectories, symbolic links to directories not followed;\n"
+        "sorted by path in byte order; its other files are counted in a warning, named\n"
+        "with --verbose or --skip-errors) or a .npy of float32 pixel_values\n"
         "[C,S,S] or [N,C,S,S] for the model. --list FILE adds the inputs named in FILE after\n"
         "the INPUT arguments (one per line, blank lines ignored); INPUT may then be omitted.\n"
         "Images are preprocessed with the model's preprocessor_config.json, as transformers'\n"
