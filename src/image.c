@@ -22,6 +22,13 @@
 
 /* ---- allocation ---- */
 
+static _Thread_local uint64_t test_pixel_budget;
+
+void vitc_test_image_pixel_budget(uint64_t n)
+{
+    test_pixel_budget = n;
+}
+
 vitc_status vitc_image_check_size(const char *name, int64_t width, int64_t height)
 {
     if (width <= 0 || height <= 0) {
@@ -35,6 +42,11 @@ vitc_status vitc_image_check_size(const char *name, int64_t width, int64_t heigh
     if (width > VITC_MAX_IMAGE_SIDE || height > VITC_MAX_IMAGE_SIDE) {
         return vitc_error(VITC_ERR_FORMAT, "%s: %lldx%lld exceeds the %u-pixel side limit", name,
                           (long long)width, (long long)height, VITC_MAX_IMAGE_SIDE);
+    }
+    if (test_pixel_budget && (uint64_t)width * (uint64_t)height > test_pixel_budget) {
+        return vitc_error(VITC_ERR_FORMAT, "%s: %lldx%lld exceeds the test budget of %llu pixels",
+                          name, (long long)width, (long long)height,
+                          (unsigned long long)test_pixel_budget);
     }
     return VITC_OK;
 }
