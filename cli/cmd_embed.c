@@ -72,11 +72,11 @@ const cli_command cli_cmd_embed = {
     .summary = "Write a model output for images or pixel_values to a .npy or .safetensors file.",
     .synopsis = "MODEL INPUT... -o OUT [--list FILE] [--recursive] [--skip-errors] [options]",
     .description =
-        "INPUT is an image (JPEG, PNG, WebP or GIF), a directory (its files named .jpg,\n"
-        ".jpeg, .jpe, .jfif, .png, .webp or .gif, hidden files skipped; with --recursive\n"
-        "also those of its subdirectories, symbolic links to directories not followed;\n"
-        "sorted by path in byte order; its other files are counted in a warning, named\n"
-        "with --verbose or --skip-errors) or a .npy of float32 pixel_values\n"
+        "INPUT is an image (JPEG, PNG, WebP, GIF or BMP), a directory (its files named\n"
+        ".jpg, .jpeg, .jpe, .jfif, .png, .webp, .gif, .bmp or .dib, hidden files skipped;\n"
+        "with --recursive also those of its subdirectories, symbolic links to directories\n"
+        "not followed; sorted by path in byte order; its other files are counted in a\n"
+        "warning, named with --verbose or --skip-errors) or a .npy of float32 pixel_values\n"
         "[C,S,S] or [N,C,S,S] for the model. --list FILE adds the inputs named in FILE after\n"
         "the INPUT arguments (one per line, blank lines ignored); INPUT may then be omitted.\n"
         "Images are preprocessed with the model's preprocessor_config.json, as transformers'\n"

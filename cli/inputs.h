@@ -34,7 +34,7 @@ typedef struct cli_inputs {
 } cli_inputs;
 
 /* Expands the arguments: an image file stays as is; a directory gives its image files
- * (named *.jpg, *.jpeg, *.jpe, *.jfif, *.png, *.webp or *.gif; non-recursive, hidden files
+ * (named *.jpg, *.jpeg, *.jpe, *.jfif, *.png, *.webp, *.gif, *.bmp or *.dib; non-recursive, hidden files
  * skipped, sorted by name in byte order), and its other files are named on stderr after a
  * warning with their count; a .npy is loaded and
  * must be float32 [C,S,S] or [N,C,S,S] matching the model. Checks up front that every path

@@ -296,8 +296,44 @@ def image_seeds():
     put(t, "gif_magic", b"GIF89a" + bytes(20))
     gif_seeds(t, rgb, rng)
     put(t, "bmp_magic", b"BM" + bytes(40))
+    bmp_seeds(t, rgb)
     put(t, "webp_magic", b"RIFF\0\0\0\0WEBPVP8 ")
     webp_seeds(t, rgb, rng)
+
+
+def bmp_file(w, h, bits, pixels, compression=0, palette=b"", header=40, masks=b""):
+    info = struct.pack("<IiiHHIIiiII", header, w, h, 1, bits, compression, len(pixels), 0, 0,
+                       len(palette) // 4, 0) + masks
+    info += bytes(max(0, header - len(info)))
+    off = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", off + len(pixels), 0, 0, off) + info + palette + pixels
+
+
+def bmp_seeds(t, rgb):
+    rng = np.random.default_rng(3)  # its own: the other seeds stay as they were
+    rgb24 = pil_bytes(rgb, "BMP")
+    put(t, "rgb24.bmp", rgb24)
+    put(t, "p8.bmp", pil_bytes(rgb.convert("P"), "BMP"))
+    put(t, "l8.bmp", pil_bytes(rgb.convert("L"), "BMP"))
+    put(t, "bw1.bmp", pil_bytes(rgb.convert("1"), "BMP"))
+    pal16 = bytes(rng.integers(0, 255, 64).astype("u1"))
+    put(t, "p4.bmp", bmp_file(5, 3, 4, bytes(rng.integers(0, 255, 12).astype("u1")),
+                              palette=pal16))
+    put(t, "rgb565.bmp", bmp_file(3, 2, 16, bytes(16), compression=3,
+                                  masks=struct.pack("<3I", 0xF800, 0x7E0, 0x1F)))
+    put(t, "xbgr32.bmp", bmp_file(3, 2, 32, bytes(range(24)), compression=3, header=124,
+                                  masks=struct.pack("<4I", 0xFF000000, 0xFF0000, 0xFF00, 0)))
+    rle8 = b"\x03\x05\0\x03\x01\x02\x03\0\0\x02\x01\x01\x02\x01\x00\x04\x09\0\0\0\1"
+    put(t, "rle8.bmp", bmp_file(5, 3, 8, rle8, compression=1, palette=pal16 * 4))
+    rle4 = b"\x03\x15\0\x03\x12\x30\0\0\x05\x67\0\0\x02\x01\0\1"
+    put(t, "rle4.bmp", bmp_file(5, 3, 4, rle4, compression=2, palette=pal16))
+    put(t, "bmp_huge_dims", bmp_file(60000, 60000, 24, b""))
+    put(t, "bmp_rle_huge_dims", bmp_file(13000, 13000, 8, b"\0\1", compression=1,
+                                         palette=pal16))
+    put(t, "bmp_trunc_half", rgb24[:len(rgb24) // 2])
+    put(t, "bmp_trunc_header", rgb24[:30])
+    for i, pos in enumerate([2, 10, 14, 18, 22, 28, 30, 46]):
+        put(t, "bmp_flip%d" % i, flip(rgb24, pos, 0x40))
 
 
 def gif_seeds(t, rgb, rng):

@@ -133,8 +133,8 @@ typedef struct vitc_image {
 /* Decodes an image file to RGB exactly as transformers' load_image does
  * (Pillow 9.4's Image.open, EXIF orientation applied, then convert("RGB"):
  * alpha dropped, palette expanded, 16-bit samples as Pillow handles them,
- * CMYK converted). Reads JPEG, PNG, WebP (lossy or lossless) and GIF (the
- * first frame of an animation); the format comes from the file's first bytes,
+ * CMYK converted). Reads JPEG, PNG, WebP (lossy or lossless), GIF (the
+ * first frame of an animation) and BMP; the format comes from the first bytes,
  * never its name. Formats Pillow may open but vitc does not (JPEG 2000,
  * HEIF, AVIF, ...) fail with VITC_ERR_UNSUPPORTED naming the format; other
  * bytes, truncated or corrupt files with VITC_ERR_FORMAT, naming the file.

@@ -14,7 +14,7 @@
 #include "image.h"
 
 /* What vitc_image_load reads, for messages. */
-#define SUPPORTED "JPEG, PNG, WebP and GIF"
+#define SUPPORTED "JPEG, PNG, WebP, GIF and BMP"
 
 /* Files beyond this are refused before reading: even an uncompressed RGB
  * image at the pixel limit is ~512 MiB. */
@@ -104,9 +104,6 @@ static int starts_with(const uint8_t *d, size_t n, const void *magic, size_t m)
 /* Names the formats Pillow would recognise but vitc does not decode. */
 static const char *other_format(const uint8_t *d, size_t n)
 {
-    if (starts_with(d, n, "BM", 2)) {
-        return "BMP";
-    }
     if (starts_with(d, n, "II*\0", 4) || starts_with(d, n, "MM\0*", 4)) {
         return "TIFF";
     }
@@ -155,6 +152,9 @@ vitc_status vitc_image_load_memory(const void *data, size_t size, const char *na
     }
     if (starts_with(d, size, "GIF87a", 6) || starts_with(d, size, "GIF89a", 6)) {
         return vitc_gif_decode(d, size, name, out);
+    }
+    if (starts_with(d, size, "BM", 2)) {
+        return vitc_bmp_decode(d, size, name, out);
     }
     other = other_format(d, size);
     if (other) {

@@ -178,6 +178,23 @@ static size_t gif_header(uint8_t *buf, uint16_t sw, uint16_t sh, uint16_t x, uin
     return 26;
 }
 
+/* A BMP file header and a 40-byte info header for w x h at `bits` (height
+ * negative: top-down), no palette, no pixels. */
+static size_t bmp_header(uint8_t *buf, uint32_t w, uint32_t h, int bits, int compression)
+{
+    memset(buf, 0, 54);
+    memcpy(buf, "BM", 2);
+    put_le(buf + 2, 54, 4);
+    put_le(buf + 10, 54, 4);
+    put_le(buf + 14, 40, 4);
+    put_le(buf + 18, w, 4);
+    put_le(buf + 22, h, 4);
+    put_le(buf + 26, 1, 2);
+    put_le(buf + 28, (uint32_t)bits, 2);
+    put_le(buf + 30, (uint32_t)compression, 4);
+    return 54;
+}
+
 /* ---- tests ---- */
 
 static void test_empty_and_garbage(void)
@@ -193,7 +210,7 @@ static void test_empty_and_garbage(void)
     expect_fail(junk, sizeof junk, "random.jpg", VITC_ERR_FORMAT, "not an image");
     expect_fail("\xff\xd8", 2, "short.jpg", VITC_ERR_FORMAT, "not an image");
     expect_fail("GIF89a\x01\x00\x01\x00", 10, "x.gif", VITC_ERR_FORMAT, "GIF");
-    expect_fail("BM\x3a\0\0\0\0\0\0\0", 10, "x.bmp", VITC_ERR_UNSUPPORTED, "BMP");
+    expect_fail("BM\x3a\0\0\0\0\0\0\0", 10, "x.bmp", VITC_ERR_FORMAT, "BMP");
     expect_fail("RIFF\0\0\0\0WEBPVP8 ", 16, "x.webp", VITC_ERR_FORMAT, "WebP");
     expect_fail("\0\0\0\x1c"
                 "ftypheic\0\0\0\0",
@@ -252,6 +269,22 @@ static void test_huge_and_zero_sizes(void)
     expect_fail(buf, n, "zero.gif", VITC_ERR_FORMAT, "0x0");
     n = gif_header(buf, 40, 30, 0, 0, 40, 30);
     expect_fail(buf, n, "no_data.gif", VITC_ERR_FORMAT, "truncated");
+    n = bmp_header(buf, 100000, 100000, 24, 0);
+    expect_fail(buf, n, "huge.bmp", VITC_ERR_FORMAT, "100000x100000 exceeds the 178956970-pixel");
+    n = bmp_header(buf, 70000, 1, 24, 0);
+    expect_fail(buf, n, "wide.bmp", VITC_ERR_FORMAT, "side limit");
+    n = bmp_header(buf, 10, 0xff000000u, 24, 0); /* top-down, 16777216 rows */
+    expect_fail(buf, n, "tall.bmp", VITC_ERR_FORMAT, "10x16777216 exceeds");
+    n = bmp_header(buf, 0, 10, 24, 0);
+    expect_fail(buf, n, "zero.bmp", VITC_ERR_FORMAT, "0x10");
+    n = bmp_header(buf, 4000, 4000, 24, 0);
+    expect_fail(buf, n, "no_pixels.bmp", VITC_ERR_FORMAT, "truncated");
+    n = bmp_header(buf, 4000, 4000, 24, 1); /* RLE8 on 24 bits */
+    expect_fail(buf, n, "rle24.bmp", VITC_ERR_UNSUPPORTED, "RLE");
+    n = bmp_header(buf, 8, 8, 24, 4); /* embedded JPEG */
+    expect_fail(buf, n, "jpeg_in.bmp", VITC_ERR_UNSUPPORTED, "compression 4");
+    n = bmp_header(buf, 8, 8, 2, 0);
+    expect_fail(buf, n, "depth2.bmp", VITC_ERR_UNSUPPORTED, "2 bits");
     n = webp_vp8l_header(buf, 64, 64);
     expect_fail(buf, n, "no_data.webp", VITC_ERR_FORMAT, "no_data.webp");
 }
@@ -278,8 +311,11 @@ static void test_truncated(void)
         expect_fail(data, 9, files[i], VITC_ERR_FORMAT, files[i]);
         free(data);
     }
-    static const char *formats[] = {"lossy.webp",   "lossless_alpha.webp", "anim.webp",
-                                    "orient6.webp", "interlaced.gif",      "trns.gif"};
+    static const char *formats[] = {"lossy.webp",     "lossless_alpha.webp",
+                                    "anim.webp",      "orient6.webp",
+                                    "interlaced.gif", "trns.gif",
+                                    "rgb.bmp",        "p.bmp",
+                                    "bw.bmp"};
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
         char path[256];
         size_t size = 0;
@@ -317,6 +353,8 @@ static void test_decode_fixtures(void)
         {"../../formats/orient6.webp", 32, 48},
         {"../../formats/interlaced.gif", 48, 32},
         {"../../formats/anim.gif", 24, 16},
+        {"../../formats/rgb.bmp", 48, 32},
+        {"../../formats/p.bmp", 48, 32},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         char path[256];
@@ -352,8 +390,12 @@ static void test_image_new(void)
  * NOMEM and leaks nothing; the run without failure succeeds. */
 static void test_alloc_failures(void)
 {
-    static const char *files[] = {"rgb.png", "photo_baseline_exif.jpg", "exif_orient6.jpg",
-                                  "../../formats/orient6.webp", "../../formats/trns.gif"};
+    static const char *files[] = {"rgb.png",
+                                  "photo_baseline_exif.jpg",
+                                  "exif_orient6.jpg",
+                                  "../../formats/orient6.webp",
+                                  "../../formats/trns.gif",
+                                  "../../formats/p.bmp"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[256];
         snprintf(path, sizeof path, IMAGES "/%s", files[i]);
@@ -389,7 +431,8 @@ static void test_damaged(void)
                                   "../../formats/lossless_alpha.webp",
                                   "../../formats/anim.webp",
                                   "../../formats/interlaced.gif",
-                                  "../../formats/trns.gif"};
+                                  "../../formats/trns.gif",
+                                  "../../formats/p.bmp"};
     uint32_t s = 777;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[256];

@@ -19,7 +19,7 @@ from . import _lib
 from ._errors import FileError, InvalidArgumentError
 
 # The names `vitc embed` takes from a directory (cli/inputs.c).
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib")
 
 # ---- expanding arguments ------------------------------------------------------
 

@@ -244,6 +244,150 @@ def gen_gif(rng, save, raw, smooth):
     raw("no_trailer.gif", data[:-1])
 
 
+# ---- BMP ----
+
+def make_bmp(w, h, bits, pixels, header=40, compression=0, palette=b"", colors=0, masks=None,
+             topdown=False, offset=None, masks_after=False):
+    """A BMP from already-encoded pixel data (rows in file order)."""
+    if header == 12:
+        info = struct.pack("<IHHHH", 12, w, h, 1, bits)
+    else:
+        info = struct.pack("<IiiHHIIiiII", header, w, -h if topdown else h, 1, bits, compression,
+                           len(pixels), 2835, 2835, colors, 0)
+        extra = b""
+        if masks is not None and not masks_after:
+            extra = struct.pack("<4I", *(list(masks) + [0] * (4 - len(masks))))
+        info += extra
+        info += bytes(header - len(info))
+    after = struct.pack("<3I", *masks[:3]) if masks_after else b""
+    body = info + after + palette
+    off = 14 + len(body) if offset is None else offset
+    size = 14 + len(body) + len(pixels)
+    return b"BM" + struct.pack("<IHHI", size, 0, 0, off) + body + pixels
+
+
+def bmp_rows(samples, bits):
+    """samples (h, w) or (h, w, k) of per-pixel ints/bytes to padded rows, bottom-up."""
+    out = b""
+    for row in samples[::-1]:
+        if bits >= 8:
+            data = np.ascontiguousarray(row).astype(np.uint8).tobytes()
+        else:
+            data = pack_row(row.reshape(-1), bits)
+        out += data + bytes(-len(data) % 4)
+    return out
+
+
+def gen_bmp(rng, save, raw, smooth):
+    """Pillow-written modes, then hand-made depths, headers, bitfields, RLE and damage."""
+    photo = smooth(29, 17)
+    save("rgb.bmp", Image.fromarray(photo))
+    save("rgba.bmp", Image.fromarray(np.dstack([photo, photo[:, :, 0]]), "RGBA"))
+    save("l.bmp", Image.fromarray(photo[:, :, 1], "L"))
+    save("1.bmp", Image.fromarray(photo[:, :, 0] > 128))
+    save("p.bmp", Image.fromarray(photo).convert("P"))
+    w, h = 13, 7
+    idx4 = rng.integers(0, 16, (h, w))
+    idx1 = rng.integers(0, 2, (h, w))
+    idx8 = rng.integers(0, 256, (h, w))
+    pal = lambda n: bytes(rng.integers(0, 256, 4 * n, dtype=np.uint8))  # noqa: E731
+    raw("p4.bmp", make_bmp(w, h, 4, bmp_rows(idx4, 4), palette=pal(16)))
+    raw("p1.bmp", make_bmp(w, h, 1, bmp_rows(idx1, 1), palette=pal(2)))
+    raw("p8_short_palette.bmp", make_bmp(w, h, 8, bmp_rows(idx8, 8), palette=pal(40), colors=40))
+    raw("p4_topdown.bmp", make_bmp(w, h, 4, bmp_rows(idx4[::-1], 4), palette=pal(16),
+                                   topdown=True))
+    raw("p8_offset_zero.bmp", make_bmp(w, h, 8, bmp_rows(idx8, 8), palette=pal(256), offset=0))
+    gray16 = bytes(v for i in range(16) for v in (i, i, i, 0))
+    raw("l4_gray_ramp.bmp", make_bmp(w, h, 4, bmp_rows(idx4, 4), palette=gray16))
+    bw = bytes([0, 0, 0, 0, 255, 255, 255, 0])
+    raw("bw8.bmp", make_bmp(w, h, 8, bmp_rows(idx8 % 2, 8), palette=bw, colors=2))
+    raw("bw1.bmp", make_bmp(w, h, 1, bmp_rows(idx1, 1), palette=bw))
+    raw("p8_300colors.bmp", make_bmp(w, h, 8, bmp_rows(idx8, 8), palette=pal(300), colors=300))
+    os2pal = bytes(rng.integers(0, 256, 3 * 16, dtype=np.uint8))
+    raw("os2_p4.bmp", make_bmp(w, h, 4, bmp_rows(idx4, 4), header=12, palette=os2pal))
+    raw("os2_rgb.bmp", make_bmp(w, h, 24, bmp_rows(smooth(w, h)[:, :, ::-1], 24), header=12))
+    v16 = rng.integers(0, 65536, (h, w), dtype=np.uint16)
+    le16 = v16.astype("<u2").view(np.uint8).reshape(h, w * 2)
+    raw("rgb555.bmp", make_bmp(w, h, 16, bmp_rows(le16, 8)))
+    raw("rgb565.bmp", make_bmp(w, h, 16, bmp_rows(le16, 8), compression=3,
+                               masks=(0xF800, 0x7E0, 0x1F), masks_after=True))
+    raw("rgb555_bitfields_v4.bmp", make_bmp(w, h, 16, bmp_rows(le16, 8), header=108,
+                                            compression=3, masks=(0x7C00, 0x3E0, 0x1F)))
+    raw("rgb565_bad_mask.bmp", make_bmp(w, h, 16, bmp_rows(le16, 8), compression=3,
+                                        masks=(0xF800, 0x7E0, 0x3F), masks_after=True))
+    q = rng.integers(0, 256, (h, w * 4), dtype=np.uint8)
+    for mname, m in (("xbgr", (0xFF000000, 0xFF0000, 0xFF00, 0)),
+                     ("abgr", (0xFF000000, 0xFF0000, 0xFF00, 0xFF)),
+                     ("rgba", (0xFF, 0xFF00, 0xFF0000, 0xFF000000)),
+                     ("bgra", (0xFF0000, 0xFF00, 0xFF, 0xFF000000)),
+                     ("zero", (0, 0, 0, 0))):
+        raw(f"bitfields32_{mname}.bmp", make_bmp(w, h, 32, bmp_rows(q, 8), header=124,
+                                                  compression=3, masks=m))
+    raw("rgb32_raw.bmp", make_bmp(w, h, 32, bmp_rows(q, 8)))
+    raw("rgb24_v5.bmp", make_bmp(w, h, 24, bmp_rows(smooth(w, h), 24), header=124))
+    raw("rgb24_bitfields.bmp", make_bmp(w, h, 24, bmp_rows(smooth(w, h), 24), compression=3,
+                                        masks=(0xFF0000, 0xFF00, 0xFF), masks_after=True))
+    raw("depth2.bmp", make_bmp(w, h, 2, bmp_rows(idx1, 1), palette=pal(4)))
+    raw("header_50.bmp", make_bmp(w, h, 24, bmp_rows(smooth(w, h), 24), header=50))
+    raw("jpeg_compression.bmp", make_bmp(w, h, 24, bmp_rows(smooth(w, h), 24), compression=4))
+
+    # RLE8 / RLE4: runs, literal runs (odd and even), deltas, end of line and of bitmap.
+    def rle_rows(rows, rle4):
+        out = b""
+        for r in rows:
+            r = list(r)
+            i = 0
+            while i < len(r):
+                if i % 3 == 0 and len(r) - i >= 4:  # a literal run of 3 (odd) or 4
+                    n = 3 if (i // 3) % 2 else 4
+                    if rle4:
+                        vals = r[i:i + n] + [0]
+                        packed = bytes((vals[k] << 4) | vals[k + 1] for k in range(0, n, 2))
+                        out += bytes([0, n]) + packed + bytes(len(packed) % 2)
+                    else:
+                        out += bytes([0, n]) + bytes(r[i:i + n]) + bytes(n % 2)
+                    i += n
+                else:
+                    v = r[i]
+                    out += bytes([2, (v << 4) | v if rle4 else v])
+                    i += 2
+            out += b"\0\0"
+        return out
+
+    rows8 = rng.integers(0, 256, (h, w))
+    rows4 = rng.integers(0, 16, (h, w))
+    rle8 = rle_rows(rows8[::-1], False) + b"\0\1"
+    rle4 = rle_rows(rows4[::-1], True) + b"\0\1"
+    raw("rle8.bmp", make_bmp(w, h, 8, rle8, compression=1, palette=pal(256)))
+    raw("rle4.bmp", make_bmp(w, h, 4, rle4, compression=2, palette=pal(16)))
+    raw("rle8_topdown.bmp", make_bmp(w, h, 8, rle8, compression=1, palette=pal(256),
+                                     topdown=True))
+    delta = b"\x03\x05\0\x02\x01\x01\x02\x00\x04\x09\0\0" + rle_rows(rows8[1:], False)
+    raw("rle8_delta.bmp", make_bmp(w, h, 8, delta, compression=1, palette=pal(256)))
+    raw("rle8_delta_short.bmp", make_bmp(w, h, 8, b"\x03\x05\0\x02\x01\x01\x02",
+                                         compression=1, palette=pal(256)))
+    raw("rle8_early_end.bmp", make_bmp(w, h, 8, rle8[:20] + b"\0\1", compression=1,
+                                       palette=pal(256)))
+    raw("rle8_gray.bmp", make_bmp(w, h, 8, rle8, compression=1,
+                                  palette=bytes(v for i in range(256) for v in (i, i, i, 0))))
+    raw("rle8_bw.bmp", make_bmp(w, h, 8, rle8, compression=1, palette=bw, colors=2))
+    raw("rle_on_24bit.bmp", make_bmp(w, h, 24, rle8, compression=1))
+    raw("rle8_long_runs.bmp", make_bmp(w, h, 8, b"\xff\x07" * 40, compression=1,
+                                       palette=pal(256)))
+    raw("rle8_clamped_runs.bmp", make_bmp(w, h, 8, b"\xff\x07\0\0" * h, compression=1,
+                                          palette=pal(256)))
+    raw("rle4_odd_literal.bmp", make_bmp(3, 2, 4, b"\0\x03\x12\x30\x02\x45\0\0" * 2,
+                                         compression=2, palette=pal(16)))
+
+    with io.BytesIO() as b:
+        Image.fromarray(photo).save(b, "BMP")
+        data = b.getvalue()
+    for cut in (10, 20, 54, 200, len(data) - 2, len(data) - 7):
+        raw(f"truncated{cut}.bmp", data[:cut])
+    raw("rle8_truncated.bmp", make_bmp(w, h, 8, rle8[: len(rle8) // 2], compression=1,
+                                       palette=pal(256)))
+
+
 # ---- generation ----
 
 def gen_images(d, rng):
@@ -330,6 +474,7 @@ def gen_images(d, rng):
 
     gen_webp(rng, save, raw, smooth)
     gen_gif(rng, save, raw, smooth)
+    gen_bmp(rng, save, raw, smooth)
 
     # Damaged files Pillow refuses: vitc must refuse them too.
     for name in ("rgb420.jpg", "rgb444.jpg", "gray.jpg", "progressive.jpg", "rgb.png",

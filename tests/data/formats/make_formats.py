@@ -41,6 +41,10 @@ def main():
     photo.convert("P").save(os.path.join(OUT, "trns.gif"), transparency=5, interlace=False)
     frames[0].save(os.path.join(OUT, "anim.gif"), save_all=True, append_images=frames[1:],
                    duration=50)
+    # BMP: 24-bit, 8-bit palette, 1-bit.
+    photo.save(os.path.join(OUT, "rgb.bmp"))
+    photo.convert("P").save(os.path.join(OUT, "p.bmp"))
+    photo.convert("1").save(os.path.join(OUT, "bw.bmp"))
 
 
 if __name__ == "__main__":
