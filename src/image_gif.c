@@ -96,7 +96,9 @@ static vitc_status read_extension(struct reader *r, struct frame *f, const char 
         if (!block || ((block[0] & 1) && len < 4) || len < 3) {
             return corrupt(name, "graphic control extension");
         }
-        f->transparency = block[0] & 1 ? block[3] : -1;
+        if (block[0] & 1) { /* a later block without the flag keeps it */
+            f->transparency = block[3];
+        }
     } else if (label == 0xfe) { /* comment: its blocks, and no skipping after */
         while (block) {
             block = sub_block(r, &len);

@@ -224,6 +224,9 @@ def gen_gif(rng, save, raw, smooth):
     app = b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
     raw("extensions.gif", make_gif((9, 7), (0, 0, 9, 7), lzw, gpal=pal16,
                                    pre=comment + app + b"\x21\x01\x02ab\x00junk"))
+    gce = b"\x21\xf9\x04\x01\x00\x00\x09\x00"
+    raw("gce_twice.gif", make_gif((12, 9), (2, 1, 9, 7), lzw, gpal=pal16,
+                                  pre=gce + b"\x21\xf9\x04\x00\x00\x00\x03\x00"))
     raw("netscape_empty.gif", make_gif((9, 7), (0, 0, 9, 7), lzw, gpal=pal16,
                                        pre=b"\x21\xff\x0bNETSCAPE2.0\x00"))
     raw("gce_short.gif", make_gif((9, 7), (0, 0, 9, 7), lzw, gpal=pal16,
