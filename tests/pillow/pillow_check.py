@@ -391,6 +391,27 @@ def gen_bmp(rng, save, raw, smooth):
                                        palette=pal(256)))
 
 
+# ---- mutants ----
+
+def gen_mutants(d, rng, raw):
+    """Byte-damaged copies of GIF, BMP and WebP files written above: vitc must decode
+    what Pillow decodes, to the same pixels, and refuse what Pillow refuses."""
+    for name, count in (("p_trns.gif", 40), ("offset_trns.gif", 25), ("extensions.gif", 25),
+                        ("p4.bmp", 30), ("rle8.bmp", 30), ("rle4.bmp", 20),
+                        ("bitfields32_xbgr.bmp", 15), ("lossy.webp", 15),
+                        ("lossless_alpha.webp", 15)):
+        with open(os.path.join(d, name), "rb") as f:
+            data = f.read()
+        stem, ext = name.rsplit(".", 1)
+        for i in range(count):
+            b = bytearray(data)
+            for _ in range(1 + i % 3):
+                # Mostly the headers, where decisions are made; sometimes anywhere.
+                at = int(rng.integers(0, min(len(b), 80) if i % 2 else len(b)))
+                b[at] = int(rng.integers(0, 256)) if i % 4 == 3 else b[at] ^ (1 << (i % 8))
+            raw(f"mut_{stem}_{i}.{ext}", bytes(b))
+
+
 # ---- generation ----
 
 def gen_images(d, rng):
@@ -478,6 +499,7 @@ def gen_images(d, rng):
     gen_webp(rng, save, raw, smooth)
     gen_gif(rng, save, raw, smooth)
     gen_bmp(rng, save, raw, smooth)
+    gen_mutants(d, rng, raw)
 
     # Damaged files Pillow refuses: vitc must refuse them too.
     for name in ("rgb420.jpg", "rgb444.jpg", "gray.jpg", "progressive.jpg", "rgb.png",
