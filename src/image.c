@@ -104,7 +104,8 @@ static int starts_with(const uint8_t *d, size_t n, const void *magic, size_t m)
 /* Names the formats Pillow would recognise but vitc does not decode. */
 static const char *other_format(const uint8_t *d, size_t n)
 {
-    if (starts_with(d, n, "II*\0", 4) || starts_with(d, n, "MM\0*", 4)) {
+    if (starts_with(d, n, "II*\0", 4) || starts_with(d, n, "MM\0*", 4) ||
+        starts_with(d, n, "II+\0", 4) || starts_with(d, n, "MM\0+", 4)) { /* and BigTIFF */
         return "TIFF";
     }
     if (starts_with(d, n, "\0\0\0\x0cjP  \r\n\x87\n", 12) ||

@@ -220,6 +220,7 @@ static void test_empty_and_garbage(void)
                 16, "x.avif", VITC_ERR_UNSUPPORTED, "AVIF");
     expect_fail("\xff\x4f\xff\x51\0\0", 6, "x.j2k", VITC_ERR_UNSUPPORTED, "JPEG 2000");
     expect_fail("II*\0\x08\0\0\0", 8, "x.tif", VITC_ERR_UNSUPPORTED, "TIFF");
+    expect_fail("MM\0+\0\x08\0\0", 8, "big.tif", VITC_ERR_UNSUPPORTED, "TIFF");
     expect_file_fail("", 0, VITC_ERR_FORMAT, "empty");
     expect_file_fail(junk, sizeof junk, VITC_ERR_FORMAT, "not an image");
 }
