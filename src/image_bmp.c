@@ -431,7 +431,8 @@ vitc_status vitc_bmp_decode(const uint8_t *data, size_t size, const char *name, 
     if ((st = vitc_image_check_size(name, b.width, b.height)) != VITC_OK) {
         return st;
     }
-    /* Uncompressed data must all be there: refused before any allocation. */
+    /* Uncompressed data must all be there: refused before any allocation.
+     * The stride is at least 4 (width and depth are at least 1). */
     if (b.compression != BMP_RLE8 && b.compression != BMP_RLE4) {
         uint64_t stride = (((uint64_t)b.width * (uint64_t)b.bits + 31) >> 3) & ~(uint64_t)3;
         if (b.offset > size || (size - b.offset) / stride < (uint64_t)b.height - 1) {
