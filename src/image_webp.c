@@ -2,10 +2,14 @@
  *
  * image_webp.c — WebP to RGB with libwebp, on the path Pillow 9.4 takes when
  * its _webp module has HAVE_WEBPANIM (Debian's does): WebPAnimDecoderNew with
- * default options (non-premultiplied RGBA, no threads) over the whole file,
- * the first frame composed on the canvas (zero-filled outside the frame),
- * then convert("RGB") drops alpha. Still, lossy and lossless files alike.
- * EXIF orientation from the EXIF chunk. I/O leaf.
+ * default options (MODE_RGBA, not premultiplied; no threads) over the whole
+ * file, for still files as for animations; the first WebPAnimDecoderGetNext
+ * gives the canvas (zero outside the first frame) and convert("RGB") drops
+ * alpha. Pillow's WebPGetFeatures sniffing only names the mode (RGBX without
+ * alpha, RGBA with): the bytes are the same. The legacy WebPDecode path is
+ * taken only without libwebpdemux. EXIF orientation from the EXIF chunk
+ * (info["exif"]); XMP is not consulted, as Pillow keeps it as info["xmp"].
+ * I/O leaf.
  */
 #include <string.h>
 
