@@ -93,7 +93,8 @@ static vitc_status read_extension(struct reader *r, struct frame *f, const char 
     }
     block = sub_block(r, &len);
     if (label == 0xf9) { /* graphic control: flags, delay, transparent index */
-        if (!block || ((block[0] & 1) && len < 4) || len < 3) {
+        /* A block cut by the end of the file may hold nothing at all. */
+        if (!block || len < 3 || ((block[0] & 1) && len < 4)) {
             return corrupt(name, "graphic control extension");
         }
         if (block[0] & 1) { /* a later block without the flag keeps it */
