@@ -42,7 +42,7 @@ const cli_command cli_cmd_classify = {
     .summary = "Print the most probable labels of images (classifier checkpoints).",
     .synopsis = "MODEL IMAGE... [--top-k K] [--json] [--batch N] [--threads N]\n"
                 "                  [--device D] [--precision P]",
-    .description = "IMAGE may also be a directory of JPEG/PNG files (sorted by name) or a .npy of\n"
+    .description = "IMAGE may also be a directory of images (sorted by name) or a .npy of\n"
                    "pixel_values, as for 'vitc embed'. Labels come from config.json's id2label\n"
                    "(LABEL_i when unnamed); probabilities are the softmax of the logits.\n"
                    "Text output, one line per label, best first:\n"

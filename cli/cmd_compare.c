@@ -85,7 +85,7 @@ const cli_command cli_cmd_compare = {
         "fp32 compares the CPU with itself, every difference 0). Inputs: N random\n"
         "images of pixel_values uniform in [-1, 1) (the stream of 'vitc bench --seed S',\n"
         "image i the same whatever --batch), then each INPUT (an image, a directory of\n"
-        "JPEG/PNG files or a .npy of pixel_values), preprocessed as 'vitc embed' does.\n"
+        "images or a .npy of pixel_values), preprocessed as 'vitc embed' does.\n"
         "One row per output the model has (last_hidden_state, pooler_output, cls,\n"
         "logits, image_embeds), over every value of every image, in double, with r the reference\n"
         "and t the target:\n"

@@ -37,7 +37,8 @@ enum {
     OPT_FORMAT,
     OPT_DEVICE,
     OPT_PRECISION,
-    OPT_SHARD
+    OPT_SHARD,
+    OPT_VERBOSE
 };
 
 static const cli_option options[] = {
@@ -64,6 +65,8 @@ static const cli_option options[] = {
     [OPT_PRECISION] = {"precision", 0, "P", CLI_PRECISION_HELP},
     [OPT_SHARD] = {"shard", 0, "K/N",
                    "Embed only the K-th (1..N) of N contiguous slices of the inputs."},
+    [OPT_VERBOSE] = {"verbose", 0, NULL,
+                     "Name each file a directory holds that is not an image vitc reads."},
 };
 
 static int run(const cli_command *cmd, int argc, char **argv);
@@ -73,9 +76,11 @@ const cli_command cli_cmd_embed = {
     .summary = "Write a model output for images or pixel_values to a .npy or .safetensors file.",
     .synopsis = "MODEL INPUT... -o OUT [--list FILE] [--recursive] [--skip-errors] [options]",
     .description =
-        "INPUT is a JPEG or PNG image, a directory (its JPEG/PNG files, hidden files skipped;\n"
+        "INPUT is an image (JPEG, PNG, WebP, GIF or BMP), a directory (its files named\n"
+        ".jpg, .jpeg, .jpe, .jfif, .png, .webp, .gif, .bmp or .dib, hidden files skipped;\n"
         "with --recursive also those of its subdirectories, symbolic links to directories\n"
-        "not followed; sorted by path in byte order) or a .npy of float32 pixel_values\n"
+        "not followed; sorted by path in byte order; its other files are counted in a\n"
+        "warning, named with --verbose or --skip-errors) or a .npy of float32 pixel_values\n"
         "[C,S,S] or [N,C,S,S] for the model. --list FILE adds the inputs named in FILE after\n"
         "the INPUT arguments (one per line, blank lines ignored); INPUT may then be omitted.\n"
         "Images are preprocessed with the model's preprocessor_config.json, as transformers'\n"
@@ -550,6 +555,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
         .recursive = a.value[OPT_RECURSIVE] != NULL,
         .list = a.value[OPT_LIST],
         .skip_errors = a.value[OPT_SKIP_ERRORS] != NULL,
+        .verbose = a.value[OPT_VERBOSE] != NULL,
     };
     job.skip_errors = opts.skip_errors;
     job.quiet = a.value[OPT_QUIET] != NULL;

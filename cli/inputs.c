@@ -89,9 +89,20 @@ static int ends_with_ci(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
+/* The file names a directory gives as images, by the formats the library reads (which
+ * go by a file's bytes, not its name: a misnamed file listed by hand still decodes). */
+static const char *const image_suffixes[] = {".jpg",  ".jpeg", ".jpe", ".jfif", ".png",
+                                             ".webp", ".gif",  ".bmp", ".dib"};
+#define IMAGE_FORMATS "JPEG, PNG, WebP, GIF, BMP"
+
 static int is_image_name(const char *name)
 {
-    return ends_with_ci(name, ".jpg") || ends_with_ci(name, ".jpeg") || ends_with_ci(name, ".png");
+    for (size_t i = 0; i < sizeof image_suffixes / sizeof image_suffixes[0]; i++) {
+        if (ends_with_ci(name, image_suffixes[i])) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -140,12 +151,13 @@ struct visit {
     const struct visit *up;
 };
 
-/* Collects the JPEG/PNG files of dir into out, and with recursive those of its
- * subdirectories. A symbolic link counts as what it points to, except that links to
- * directories are never entered, and a directory met again below itself (a bind mount) is
- * passed over: no walk can loop. Returns 0, -1 when out of memory, or CLI_EXIT_FAIL after
- * reporting an unreadable directory. */
-static int walk(struct builder *b, const char *dir, const struct visit *up, struct paths *out)
+/* Collects the image files of dir into out, and with recursive those of its
+ * subdirectories; every other file that is not hidden goes to skipped. A symbolic link
+ * counts as what it points to, except that links to directories are never entered, and a
+ * directory met again below itself (a bind mount) is passed over: no walk can loop. Returns
+ * 0, -1 when out of memory, or CLI_EXIT_FAIL after reporting an unreadable directory. */
+static int walk(struct builder *b, const char *dir, const struct visit *up, struct paths *out,
+                struct paths *skipped)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -174,21 +186,29 @@ static int walk(struct builder *b, const char *dir, const struct visit *up, stru
             rc = -1;
             break;
         }
-        int is_dir = 0, is_file = 0;
+        int is_dir = 0, is_file = 0, is_dir_link = 0;
         if (lstat(path, &sb) == 0) {
             is_dir = S_ISDIR(sb.st_mode);
-            is_file = S_ISREG(sb.st_mode) ||
-                      (S_ISLNK(sb.st_mode) && stat(path, &sb) == 0 && S_ISREG(sb.st_mode));
+            if (S_ISLNK(sb.st_mode) && stat(path, &sb) == 0) {
+                is_file = S_ISREG(sb.st_mode);
+                is_dir_link = S_ISDIR(sb.st_mode);
+            } else {
+                is_file = S_ISREG(sb.st_mode);
+            }
         }
-        if (is_file && is_image_name(e->d_name)) {
-            if (paths_add(out, path) != 0) {
+        if (is_dir_link) {
+            free(path);
+            continue; /* never entered, and not a file to report */
+        }
+        if (!is_dir) {
+            if (paths_add(is_file && is_image_name(e->d_name) ? out : skipped, path) != 0) {
                 free(path);
                 rc = -1;
             }
             continue;
         }
-        if (is_dir && b->opts->recursive) {
-            rc = walk(b, path, &here, out);
+        if (b->opts->recursive) {
+            rc = walk(b, path, &here, out, skipped);
         }
         free(path);
     }
@@ -196,16 +216,50 @@ static int walk(struct builder *b, const char *dir, const struct visit *up, stru
     return rc;
 }
 
-/* Appends a directory's JPEG/PNG files (all levels with recursive), sorted by path in byte
- * order. */
+/* Says which files of dir were left out: a warning with their count, then (verbose) each
+ * name. With skip_errors they become unusable inputs instead, so that the run names each
+ * one on stderr and in OUT.errors.txt. */
+static int report_skipped(struct builder *b, const char *dir, struct paths *skipped)
+{
+    static const char why[] = "not an image file of a format vitc reads (" IMAGE_FORMATS ")";
+    int rc = 0;
+    if (skipped->n == 0) {
+        return 0;
+    }
+    qsort(skipped->v, skipped->n, sizeof *skipped->v, cmp_str);
+    cli_error(b->cmd,
+              "warning: %s: skipped %zu file%s that %s not image files of a format vitc "
+              "reads (%s)%s",
+              dir, skipped->n, skipped->n == 1 ? "" : "s", skipped->n == 1 ? "is" : "are",
+              IMAGE_FORMATS,
+              b->opts->skip_errors ? ""
+              : b->opts->verbose   ? ":"
+                                   : "; --verbose names them");
+    for (size_t i = 0; i < skipped->n && rc == 0; i++) {
+        char msg[MSG_SIZE];
+        snprintf(msg, sizeof msg, "%s: %s", skipped->v[i], why);
+        if (b->opts->skip_errors) {
+            rc = push(b, skipped->v[i], skipped->v[i], NULL, 0, msg);
+        } else if (b->opts->verbose) {
+            cli_error(b->cmd, "skipped %s", msg);
+        }
+    }
+    return rc;
+}
+
+/* Appends a directory's image files (all levels with recursive), sorted by path in byte
+ * order, after reporting the other files it holds. */
 static int expand_dir(struct builder *b, const char *dir)
 {
-    struct paths found = {0};
+    struct paths found = {0}, skipped = {0};
     size_t n_before = b->in.n; /* unreadable subdirectories pushed by walk */
-    int rc = walk(b, dir, NULL, &found);
+    int rc = walk(b, dir, NULL, &found, &skipped);
+    if (rc == 0) {
+        rc = report_skipped(b, dir, &skipped);
+    }
     if (rc == 0 && found.n == 0 && b->in.n == n_before) {
         char msg[MSG_SIZE];
-        snprintf(msg, sizeof msg, "%s: no JPEG or PNG files in this directory%s", dir,
+        snprintf(msg, sizeof msg, "%s: no image files (%s) in this directory%s", dir, IMAGE_FORMATS,
                  b->opts->recursive ? " tree" : "");
         rc = unusable(b, dir, msg);
     }
@@ -222,7 +276,11 @@ static int expand_dir(struct builder *b, const char *dir)
     for (size_t i = 0; i < found.n; i++) {
         free(found.v[i]);
     }
+    for (size_t i = 0; i < skipped.n; i++) {
+        free(skipped.v[i]);
+    }
     free(found.v);
+    free(skipped.v);
     return rc;
 }
 
@@ -396,7 +454,7 @@ int cli_inputs_collect(const cli_command *cmd, char **args, int n_args, const cl
 int cli_inputs_expand(const cli_command *cmd, char **args, int n_args, const vitc_model *model,
                       cli_inputs *out)
 {
-    const cli_inputs_opts opts = {0};
+    const cli_inputs_opts opts = {.verbose = true};
     return cli_inputs_collect(cmd, args, n_args, &opts, model, out);
 }
 

@@ -33,8 +33,10 @@ typedef struct cli_inputs {
     size_t n_tensors;
 } cli_inputs;
 
-/* Expands the arguments: an image file stays as is; a directory gives its JPEG/PNG files
- * (non-recursive, hidden files skipped, sorted by name in byte order); a .npy is loaded and
+/* Expands the arguments: an image file stays as is; a directory gives its image files
+ * (named *.jpg, *.jpeg, *.jpe, *.jfif, *.png, *.webp, *.gif, *.bmp or *.dib; non-recursive, hidden files
+ * skipped, sorted by name in byte order), and its other files are named on stderr after a
+ * warning with their count; a .npy is loaded and
  * must be float32 [C,S,S] or [N,C,S,S] matching the model. Checks up front that every path
  * exists and that the model's preprocessing yields its input size. On failure prints why
  * and returns CLI_EXIT_FAIL (nothing to free); 0 on success. */
@@ -45,14 +47,18 @@ int cli_inputs_expand(const cli_command *cmd, char **args, int n_args, const vit
 typedef struct cli_inputs_opts {
     bool recursive;   /* walk directories down to every level                     */
     const char *list; /* a file naming one input per line ("-": stdin), or NULL   */
-    bool skip_errors; /* a missing or unreadable input becomes an item with .error */
+    bool skip_errors; /* a missing or unreadable input becomes an item with .error,
+                         and so does a directory's file that is not an image         */
+    bool verbose;     /* name each file a directory skips (always counted)          */
 } cli_inputs_opts;
 
 /* cli_inputs_expand with options: the arguments first, then the --list lines (blank lines
  * ignored, a trailing CR dropped), each taken like an argument. With recursive, a directory
- * gives every JPEG/PNG file below it, sorted by full path in byte order (as
+ * gives every image file below it, sorted by full path in byte order (as
  * `find DIR | LC_ALL=C sort`); hidden files and directories are skipped and symbolic links
- * to directories are not followed (no cycles). Fails when nothing is left to run. */
+ * to directories are not followed (no cycles). Other files are counted in a warning on
+ * stderr and named there (verbose) or, with skip_errors, listed as unusable inputs. Fails
+ * when nothing is left to run. */
 int cli_inputs_collect(const cli_command *cmd, char **args, int n_args, const cli_inputs_opts *opts,
                        const vitc_model *model, cli_inputs *out);
 

@@ -1,23 +1,29 @@
 /* SPDX-License-Identifier: MIT
  *
- * fuzz_image.c — libFuzzer target for JPEG/PNG decoding (EXIF orientation
+ * fuzz_image.c — libFuzzer target for image decoding, every format (EXIF orientation
  * included) and then preprocessing: every resample filter and a small
  * output size, both picked from the input's last byte so the corpus
- * exercises them all. Decoded images past a fuzzing budget skip the
- * resize (the size caps themselves are the library's, tested at load).
+ * exercises them all. Images past a fuzzing budget are refused at load
+ * (the size caps themselves are the library's, tested in test_image).
  */
 #include <math.h>
 
 #include "fuzz.h"
+#include "image.h"
 
 /* Keeps each execution fast; far below VITC_MAX_IMAGE_PIXELS. */
+#define FUZZ_MAX_PIXELS        (1u << 20)
 #define FUZZ_MAX_RESIZE_PIXELS (4u << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     vitc_image *img = NULL;
     float *out = NULL;
+    /* The budget bounds decoding only: a resize may pass through a larger
+     * intermediate image. */
+    vitc_test_image_pixel_budget(FUZZ_MAX_PIXELS);
     vitc_status s = vitc_image_load_memory(data, size, "fuzz.img", &img);
+    vitc_test_image_pixel_budget(0);
     if (s != VITC_OK) {
         fuzz_check_failure(s);
         FUZZ_REQUIRE(img == NULL);

@@ -322,8 +322,96 @@ def image_seeds():
     for i, pos in enumerate([16, 30, 45, 60]):
         put(t, "png_flip%d" % i, flip(png, pos))
     put(t, "gif_magic", b"GIF89a" + bytes(20))
+    gif_seeds(t, rgb, rng)
     put(t, "bmp_magic", b"BM" + bytes(40))
+    bmp_seeds(t, rgb)
     put(t, "webp_magic", b"RIFF\0\0\0\0WEBPVP8 ")
+    webp_seeds(t, rgb, rng)
+
+
+def bmp_file(w, h, bits, pixels, compression=0, palette=b"", header=40, masks=b""):
+    info = struct.pack("<IiiHHIIiiII", header, w, h, 1, bits, compression, len(pixels), 0, 0,
+                       len(palette) // 4, 0) + masks
+    info += bytes(max(0, header - len(info)))
+    off = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", off + len(pixels), 0, 0, off) + info + palette + pixels
+
+
+def bmp_seeds(t, rgb):
+    rng = np.random.default_rng(3)  # its own: the other seeds stay as they were
+    rgb24 = pil_bytes(rgb, "BMP")
+    put(t, "rgb24.bmp", rgb24)
+    put(t, "p8.bmp", pil_bytes(rgb.convert("P"), "BMP"))
+    put(t, "l8.bmp", pil_bytes(rgb.convert("L"), "BMP"))
+    put(t, "bw1.bmp", pil_bytes(rgb.convert("1"), "BMP"))
+    pal16 = bytes(rng.integers(0, 255, 64).astype("u1"))
+    put(t, "p4.bmp", bmp_file(5, 3, 4, bytes(rng.integers(0, 255, 12).astype("u1")),
+                              palette=pal16))
+    put(t, "rgb565.bmp", bmp_file(3, 2, 16, bytes(16), compression=3,
+                                  masks=struct.pack("<3I", 0xF800, 0x7E0, 0x1F)))
+    put(t, "xbgr32.bmp", bmp_file(3, 2, 32, bytes(range(24)), compression=3, header=124,
+                                  masks=struct.pack("<4I", 0xFF000000, 0xFF0000, 0xFF00, 0)))
+    rle8 = b"\x03\x05\0\x03\x01\x02\x03\0\0\x02\x01\x01\x02\x01\x00\x04\x09\0\0\0\1"
+    put(t, "rle8.bmp", bmp_file(5, 3, 8, rle8, compression=1, palette=pal16 * 4))
+    rle4 = b"\x03\x15\0\x03\x12\x30\0\0\x05\x67\0\0\x02\x01\0\1"
+    put(t, "rle4.bmp", bmp_file(5, 3, 4, rle4, compression=2, palette=pal16))
+    put(t, "bmp_huge_dims", bmp_file(60000, 60000, 24, b""))
+    put(t, "bmp_rle_huge_dims", bmp_file(13000, 13000, 8, b"\0\1", compression=1,
+                                         palette=pal16))
+    put(t, "bmp_trunc_half", rgb24[:len(rgb24) // 2])
+    put(t, "bmp_trunc_header", rgb24[:30])
+    for i, pos in enumerate([2, 10, 14, 18, 22, 28, 30, 46]):
+        put(t, "bmp_flip%d" % i, flip(rgb24, pos, 0x40))
+
+
+def gif_seeds(t, rgb, rng):
+    big = Image.fromarray(rng.integers(0, 255, (20, 18, 3)).astype("u1"), "RGB")
+    still = pil_bytes(rgb, "GIF")
+    interlaced = pil_bytes(big, "GIF")  # 16 rows or more: interlaced
+    trns = pil_bytes(rgb.convert("P"), "GIF", transparency=4)
+    anim = pil_bytes(rgb, "GIF", save_all=True, duration=30,
+                     append_images=[rgb.transpose(Image.Transpose.ROTATE_180)])
+    put(t, "still.gif", still)
+    put(t, "interlaced.gif", interlaced)
+    put(t, "trns.gif", trns)
+    put(t, "gray.gif", pil_bytes(rgb.convert("L"), "GIF"))
+    put(t, "anim.gif", anim)
+    for name, data in (("still", still), ("interlaced", interlaced), ("anim", anim)):
+        put(t, "gif_%s_trunc_half" % name, data[:len(data) // 2])
+        put(t, "gif_%s_trunc_tail" % name, data[:-4])
+        for i, pos in enumerate([6, 10, 13, 800, 820]):
+            put(t, "gif_%s_flip%d" % (name, i), flip(data, pos))
+    # A 65535x65535 screen, and a frame that grows a small screen past the side limit.
+    put(t, "gif_huge_screen", b"GIF89a\xff\xff\xff\xff\0\0\0,\0\0\0\0\x0a\0\x0a\0\0\x08\0;")
+    put(t, "gif_frame_grows", b"GIF89a\x0a\0\x0a\0\0\0\0,\xff\xff\0\0\xff\xff\x01\0\0\x08\0;")
+    put(t, "gif_code_size_13", still[:still.index(b",") + 10] + b"\x0d" +
+        still[still.index(b",") + 11:] if b"," in still else still)
+
+
+def webp_seeds(t, rgb, rng):
+    rgba = rgb.convert("RGBA")
+    rgba.putalpha(Image.fromarray(rng.integers(0, 255, (9, 13)).astype("u1"), "L"))
+    lossy = pil_bytes(rgb, "WEBP", quality=80)
+    lossless = pil_bytes(rgba, "WEBP", lossless=True)
+    put(t, "lossy.webp", lossy)
+    put(t, "lossy_alpha.webp", pil_bytes(rgba, "WEBP", quality=60))
+    put(t, "lossless_alpha.webp", lossless)
+    put(t, "exif6.webp", pil_bytes(rgb, "WEBP", exif=exif_orientation(6)))
+    anim = pil_bytes(rgb, "WEBP", save_all=True, duration=30,
+                     append_images=[rgb.transpose(Image.Transpose.ROTATE_180)])
+    put(t, "anim.webp", anim)
+    for name, data in (("lossy", lossy), ("lossless", lossless), ("anim", anim)):
+        put(t, "webp_%s_trunc_half" % name, data[:len(data) // 2])
+        put(t, "webp_%s_trunc_tail" % name, data[:-3])
+        for i, pos in enumerate([4, 12, 20, 26, 40]):
+            put(t, "webp_%s_flip%d" % (name, i), flip(data, pos))
+    # A VP8X animation canvas of 60000x60000 with no frames: refused before libwebp
+    # allocates the canvas.
+    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\x02\0\0\0" + \
+        (60000 - 1).to_bytes(3, "little") * 2
+    anim_chunk = b"ANIM" + struct.pack("<I", 6) + bytes(6)
+    body = b"WEBP" + vp8x + anim_chunk
+    put(t, "webp_huge_canvas", b"RIFF" + struct.pack("<I", len(body)) + body)
 
 
 # ---- serve_request (v2 JSON, binary extension, multipart) --------------------------------------

@@ -156,11 +156,16 @@ typedef struct vitc_image {
     uint8_t *data;            /* (height, stride) */
 } vitc_image;
 
-/* Decodes a JPEG or PNG file to RGB exactly as transformers' load_image does:
- * EXIF orientation applied, then Pillow's convert("RGB") (alpha dropped,
- * palette expanded, 16-bit samples as Pillow handles them, CMYK converted).
+/* Decodes an image file to RGB exactly as transformers' load_image does
+ * (Pillow 9.4's Image.open, EXIF orientation applied, then convert("RGB"):
+ * alpha dropped, palette expanded, 16-bit samples as Pillow handles them,
+ * CMYK converted). Reads JPEG, PNG, WebP (lossy or lossless), GIF (the
+ * first frame of an animation) and BMP; the format comes from the first bytes,
+ * never its name. Formats Pillow may open but vitc does not (JPEG 2000,
+ * HEIF, AVIF, ...) fail with VITC_ERR_UNSUPPORTED naming the format; other
+ * bytes, truncated or corrupt files with VITC_ERR_FORMAT, naming the file.
  * Refuses images over VITC_MAX_IMAGE_SIDE / VITC_MAX_IMAGE_PIXELS before
- * allocating pixels. Caller frees *out with vitc_image_free. */
+ * allocating pixels. Thread-safe. Caller frees *out with vitc_image_free. */
 VITC_API vitc_status vitc_image_load(const char *path, vitc_image **out);
 
 /* Same as vitc_image_load from a memory buffer; `name` is used in messages. */

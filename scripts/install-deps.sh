@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what vitc needs on Debian (12 or later): the compiler, pkg-config and
-# the libraries it links (libjpeg-turbo, libpng, jansson, libexif, libcurl). With --test,
+# the libraries it links (libjpeg-turbo, libpng, jansson, libexif, libcurl, libwebp). With --test,
 # also what the test suite uses: python3-numpy and python3-torch for the
 # PyTorch reference of the full ViT-B/16.
 set -euo pipefail
@@ -8,6 +8,8 @@ pkgs=(build-essential pkg-config libjpeg-dev libpng-dev libjansson-dev libexif-d
       libcurl4-openssl-dev)
 # vitc serve's HTTP server.
 pkgs+=(libmicrohttpd-dev)
+# WebP decoding (libwebp and its demux/animation library).
+pkgs+=(libwebp-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(python3 python3-numpy python3-torch python3-pil)
     # make fuzz (libFuzzer) and the sanitizer/memcheck stages of .ci/run.

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * image.c — vitc_image lifetime and loading: reads a file, sniffs the
- * format by its magic bytes and hands it to the JPEG or PNG decoder.
- * Formats Pillow could open but this build does not decode (GIF, BMP,
- * WebP, TIFF, ...) are named and refused. I/O leaf; no resizing here.
+ * format by its magic bytes (never its name) and hands it to the decoder.
+ * Formats Pillow could open but vitc does not decode (JPEG 2000, AVIF,
+ * HEIF, ...) are named and refused. I/O leaf; no resizing here.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,11 +13,21 @@
 #include "err.h"
 #include "image.h"
 
+/* What vitc_image_load reads, for messages. */
+#define SUPPORTED "JPEG, PNG, WebP, GIF and BMP"
+
 /* Files beyond this are refused before reading: even an uncompressed RGB
  * image at the pixel limit is ~512 MiB. */
 #define MAX_FILE_BYTES ((size_t)1 << 31)
 
 /* ---- allocation ---- */
+
+static _Thread_local uint64_t test_pixel_budget;
+
+void vitc_test_image_pixel_budget(uint64_t n)
+{
+    test_pixel_budget = n;
+}
 
 vitc_status vitc_image_check_size(const char *name, int64_t width, int64_t height)
 {
@@ -32,6 +42,11 @@ vitc_status vitc_image_check_size(const char *name, int64_t width, int64_t heigh
     if (width > VITC_MAX_IMAGE_SIDE || height > VITC_MAX_IMAGE_SIDE) {
         return vitc_error(VITC_ERR_FORMAT, "%s: %lldx%lld exceeds the %u-pixel side limit", name,
                           (long long)width, (long long)height, VITC_MAX_IMAGE_SIDE);
+    }
+    if (test_pixel_budget && (uint64_t)width * (uint64_t)height > test_pixel_budget) {
+        return vitc_error(VITC_ERR_FORMAT, "%s: %lldx%lld exceeds the test budget of %llu pixels",
+                          name, (long long)width, (long long)height,
+                          (unsigned long long)test_pixel_budget);
     }
     return VITC_OK;
 }
@@ -89,16 +104,8 @@ static int starts_with(const uint8_t *d, size_t n, const void *magic, size_t m)
 /* Names the formats Pillow would recognise but vitc does not decode. */
 static const char *other_format(const uint8_t *d, size_t n)
 {
-    if (starts_with(d, n, "GIF87a", 6) || starts_with(d, n, "GIF89a", 6)) {
-        return "GIF";
-    }
-    if (starts_with(d, n, "BM", 2)) {
-        return "BMP";
-    }
-    if (starts_with(d, n, "RIFF", 4) && n >= 12 && memcmp(d + 8, "WEBP", 4) == 0) {
-        return "WebP";
-    }
-    if (starts_with(d, n, "II*\0", 4) || starts_with(d, n, "MM\0*", 4)) {
+    if (starts_with(d, n, "II*\0", 4) || starts_with(d, n, "MM\0*", 4) ||
+        starts_with(d, n, "II+\0", 4) || starts_with(d, n, "MM\0+", 4)) { /* and BigTIFF */
         return "TIFF";
     }
     if (starts_with(d, n, "\0\0\0\x0cjP  \r\n\x87\n", 12) ||
@@ -141,12 +148,22 @@ vitc_status vitc_image_load_memory(const void *data, size_t size, const char *na
     if (starts_with(d, size, "\x89PNG\r\n\x1a\n", 8)) {
         return vitc_png_decode(d, size, name, out);
     }
+    if (starts_with(d, size, "RIFF", 4) && size >= 12 && memcmp(d + 8, "WEBP", 4) == 0) {
+        return vitc_webp_decode(d, size, name, out);
+    }
+    if (starts_with(d, size, "GIF87a", 6) || starts_with(d, size, "GIF89a", 6)) {
+        return vitc_gif_decode(d, size, name, out);
+    }
+    if (starts_with(d, size, "BM", 2)) {
+        return vitc_bmp_decode(d, size, name, out);
+    }
     other = other_format(d, size);
     if (other) {
         return vitc_error(VITC_ERR_UNSUPPORTED,
-                          "%s: %s images are not supported (JPEG and PNG are)", name, other);
+                          "%s: %s images are not supported (vitc reads " SUPPORTED ")", name,
+                          other);
     }
-    return vitc_error(VITC_ERR_FORMAT, "%s: not a JPEG or PNG image", name);
+    return vitc_error(VITC_ERR_FORMAT, "%s: not an image file (no " SUPPORTED " signature)", name);
 }
 
 vitc_status vitc_image_load(const char *path, vitc_image **out)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * image.h — internals shared by the image decoders: the checked pixel
- * allocator, the JPEG and PNG decoders (image_jpeg.c, image_png.c) and the
+ * allocator, the decoders (image_jpeg.c, image_png.c, image_webp.c, ...) and the
  * EXIF orientation helpers (exif.c). I/O leaf: nothing here knows models or
  * preprocessing; image.c sniffs the format and dispatches.
  */
@@ -19,6 +19,12 @@
  * memory is allocated. */
 vitc_status vitc_image_check_size(const char *name, int64_t width, int64_t height);
 
+/* Test hook: on this thread, also refuse images of more than n pixels (0:
+ * no extra bound), so fuzzing spends no time on huge legitimate canvases
+ * (a few bytes of WebP can declare 170 million pixels that libwebp then
+ * clears). Not part of the public API. */
+VITC_API void vitc_test_image_pixel_budget(uint64_t n);
+
 /* vitc_image_check_size, then a zero-filled RGB image with stride 3*width,
  * freed with vitc_image_free. */
 vitc_status vitc_image_alloc(const char *name, int64_t width, int64_t height, vitc_image **out);
@@ -27,6 +33,14 @@ vitc_status vitc_image_alloc(const char *name, int64_t width, int64_t height, vi
  * Image.open + ImageOps.exif_transpose + convert("RGB") do. */
 vitc_status vitc_jpeg_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
 vitc_status vitc_png_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
+
+/* The same for WebP and GIF (image_webp.c, image_gif.c): the first frame of
+ * an animation, as Pillow's Image.open shows it. */
+vitc_status vitc_webp_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
+vitc_status vitc_gif_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
+
+/* BMP (image_bmp.c), read by hand. */
+vitc_status vitc_bmp_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
 
 /* The EXIF orientation (1..8) in a TIFF-structured EXIF block, with or
  * without the "Exif\0\0" prefix; 0 when absent or unreadable; -1 when an

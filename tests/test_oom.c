@@ -234,6 +234,9 @@ static void test_image_load(void)
         "tests/data/preprocess/images/palette_trns.png", /* PNG palette + tRNS        */
         "tests/data/preprocess/images/gray16.png",       /* PNG 16-bit gray           */
         "tests/data/preprocess/images/tiny_1x1.png",
+        "tests/data/formats/orient6.webp", /* WebP + EXIF rotation */
+        "tests/data/formats/trns.gif",     /* GIF, transparency */
+        "tests/data/formats/p.bmp",        /* BMP palette */
     };
     for (size_t i = 0; i < sizeof images / sizeof images[0]; i++) {
         run_until_ok(images[i], call_image_load, (void *)images[i]);

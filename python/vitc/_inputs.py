@@ -18,7 +18,8 @@ import numpy as np
 from . import _lib
 from ._errors import FileError, InvalidArgumentError
 
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+# The names `vitc embed` takes from a directory (cli/inputs.c).
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib")
 
 # ---- expanding arguments ------------------------------------------------------
 

@@ -214,8 +214,19 @@ def make_images(images, out):
     put("trunc.jpg", jpeg[:len(jpeg) // 2])
     put("trunc.png", png[:len(png) // 2])
     put("text.jpg", b"This is a text file, not an image.\n" * 4)
-    put("anim.gif", GIF_1X1)
-    put("bitmap.bmp", bmp_1x1())
+    # GIF and BMP are read: damaged ones must be refused.
+    put("trunc.gif", GIF_1X1[:-9])
+    put("trunc.bmp", bmp_1x1()[:-3])
+    put("rle24.bmp", bmp_1x1()[:30] + b"\x01" + bmp_1x1()[31:])  # RLE8 on 24 bits
+    put("huge.gif", b"GIF89a\xff\xff\xff\xff\0\0\0,\0\0\0\0\x0a\0\x0a\0\0\x08\0;")
+    put("huge.bmp", struct.pack("<2sIHHIIiiHHIIiiII", b"BM", 54, 0, 0, 54, 40, 60000, 60000, 1,
+                                24, 0, 0, 0, 0, 0, 0))
+    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\x02\0\0\0" + (60000 - 1).to_bytes(3, "little") * 2
+    body = b"WEBP" + vp8x + b"ANIM" + struct.pack("<I", 6) + bytes(6)
+    put("huge.webp", b"RIFF" + struct.pack("<I", len(body)) + body)
+    put("trunc.webp", b"RIFF\x24\0\0\0WEBPVP8L\x18\0\0\0\x2f\x07\xc0\x01\0\x07")
+    put("image.tif", b"II*\0\x08\0\0\0" + bytes(64))
+    put("image.heic", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic")
     put("huge.png", huge_png(100000, 100000))
     put("huge.jpg", resize_jpeg_sof(jpeg, 65000, 65000))
 

@@ -193,8 +193,15 @@ embed_input "truncated PNG" "$B/images/trunc.png" \
     "truncat|premature|ends early|end of|incomplete|corrupt|crc"
 embed_input "text file named .jpg" "$B/images/text.jpg" \
     "not a (JPEG|PNG)|not an image|unsupported|unrecogni|unknown format|identify"
-embed_input "GIF image" "$B/images/anim.gif" "gif|unsupported|unknown|format|recogni"
-embed_input "BMP image" "$B/images/bitmap.bmp" "bmp|unsupported|unknown|format|recogni"
+embed_input "truncated GIF" "$B/images/trunc.gif" "truncat|ends early"
+embed_input "truncated BMP" "$B/images/trunc.bmp" "truncat|ends early"
+embed_input "truncated WebP" "$B/images/trunc.webp" "truncat|corrupt"
+embed_input "BMP with RLE8 on 24 bits" "$B/images/rle24.bmp" "RLE.*not supported"
+embed_input "TIFF image" "$B/images/image.tif" "TIFF images are not supported"
+embed_input "HEIF image" "$B/images/image.heic" "HEIF.*not supported"
+LIMIT=1 embed_input "GIF declaring 65535x65535 (under a 1 GB cap)" "$B/images/huge.gif" "$TOOBIG"
+LIMIT=1 embed_input "BMP declaring 60000x60000 (under a 1 GB cap)" "$B/images/huge.bmp" "$TOOBIG"
+LIMIT=1 embed_input "WebP declaring 60000x60000 (under a 1 GB cap)" "$B/images/huge.webp" "$TOOBIG"
 LIMIT=1 embed_input "PNG declaring 100000x100000 (under a 1 GB cap)" "$B/images/huge.png" "$TOOBIG"
 LIMIT=1 embed_input "JPEG declaring 65000x65000 (under a 1 GB cap)" "$B/images/huge.jpg" "$TOOBIG"
 expect "one bad image among good ones" 1 "trunc.jpg" "truncat|premature|end of|incomplete|corrupt" \

@@ -5,7 +5,9 @@
 # entries, symlink loops), --list files and stdin, the OUT.paths.txt sidecar, --skip-errors and
 # OUT.errors.txt, .safetensors output, hundreds of images through the decoding workers in input
 # order, and the progress bar (only on a terminal, never with --quiet). Arrays are checked with
-# numpy; .safetensors by parsing its 8-byte length and JSON header. Runs from the repository root.
+# numpy; .safetensors by parsing its 8-byte length and JSON header. Files a directory holds that
+# are not images vitc reads: counted in a warning, named with --verbose or in OUT.errors.txt.
+# Runs from the repository root.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/cli/lib.bash
@@ -155,6 +157,40 @@ else
     bad "nothing readable: $(ls "$tmp" | grep nothing | tr '\n' ' ')"
 fi
 
+# ---- files a directory holds that are not images vitc reads ------------------------------------
+
+mixed=$tmp/mixed_dir
+mkdir -p "$mixed/sub"
+cp "$IMAGES/rgb.png" "$mixed/a.png"
+cp tests/data/formats/lossy.webp "$mixed/b.WEBP"
+echo "not an image" >"$mixed/notes.txt"
+cp "$IMAGES/gray.jpg" "$mixed/photo.heic" # by name: a format vitc does not read
+echo "hidden" >"$mixed/.hidden.txt"
+cp "$IMAGES/rgb.png" "$mixed/sub/deeper.png"
+expect_rc "a directory with other files" 0 "$VITC" embed "$MODEL" "$mixed" -o "$tmp/mixed_dir.npy"
+printf '%s\n' "$mixed/a.png" "$mixed/b.WEBP" | cmp -s - "$tmp/mixed_dir.npy.paths.txt" &&
+    ok "its JPEG/PNG/WebP files are embedded" || bad "paths: $(cat "$tmp/mixed_dir.npy.paths.txt")"
+grep -q "warning: $mixed: skipped 2 files" "$tmp/err" && ok "a warning counts the 2 skipped files" ||
+    bad "stderr: $(cat "$tmp/err")"
+grep -q -- "--verbose names them" "$tmp/err" && ! grep -q "notes.txt" "$tmp/err" &&
+    ok "without --verbose the warning says how to name them" || bad "stderr: $(cat "$tmp/err")"
+expect_rc "--verbose" 0 "$VITC" embed "$MODEL" "$mixed" --verbose -o "$tmp/mixed_dir.npy"
+grep -q "skipped $mixed/notes.txt: not an image file" "$tmp/err" &&
+    grep -q "skipped $mixed/photo.heic" "$tmp/err" && ! grep -q "hidden" "$tmp/err" &&
+    ok "--verbose names each skipped file, not hidden ones" || bad "stderr: $(cat "$tmp/err")"
+expect_rc "--skip-errors" 0 "$VITC" embed "$MODEL" "$mixed" --skip-errors -o "$tmp/mixed_dir.npy"
+printf '%s\n' "$mixed/notes.txt" "$mixed/photo.heic" |
+    cmp -s - <(cut -f1 "$tmp/mixed_dir.npy.errors.txt") &&
+    ok "--skip-errors lists them in OUT.errors.txt" ||
+    bad "errors: $(cat "$tmp/mixed_dir.npy.errors.txt" 2>&1)"
+expect_rc "the images by name" 0 "$VITC" embed "$MODEL" "$mixed/a.png" "$mixed/b.WEBP" \
+    -o "$tmp/mixed_named.npy"
+same "rows are those of the images alone" "$tmp/mixed_dir.npy" "$tmp/mixed_named.npy"
+rm "$mixed/a.png" "$mixed/b.WEBP"
+expect_rc "a directory of only other files" 1 "$VITC" embed "$MODEL" "$mixed" -o "$tmp/none.npy"
+grep -q "no image files" "$tmp/err" && grep -q "skipped 2 files" "$tmp/err" &&
+    ok "refused, saying what it skipped" || bad "stderr: $(cat "$tmp/err")"
+
 # ---- .safetensors ------------------------------------------------------------------------------
 
 expect_rc "embed to .safetensors" 0 "$VITC" embed "$MODEL" "${files[@]}" -o "$tmp/emb.safetensors"
@@ -262,12 +298,15 @@ fi
 # ---- progress and quiet ------------------------------------------------------------------------
 
 expect_rc "quiet run" 0 "$VITC" embed "$MODEL" "$tree" --recursive --quiet -o "$tmp/q.npy"
-[ ! -s "$tmp/err" ] && [ ! -s "$tmp/out" ] && ok "--quiet: nothing on stderr or stdout" ||
+# The tree holds one file that is not an image: its warning shows even with --quiet.
+skip_line="vitc embed: warning: $tree: skipped 1 file that is not"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "^$skip_line" "$tmp/err" && [ ! -s "$tmp/out" ] &&
+    ok "--quiet: nothing on stderr or stdout but the skipped-files warning" ||
     bad "--quiet printed: $(cat "$tmp/err")"
 expect_rc "run on a pipe" 0 "$VITC" embed "$MODEL" "$tree" --recursive -o "$tmp/p.npy"
-if [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "^vitc embed: wrote" "$tmp/err" &&
+if [ "$(wc -l <"$tmp/err")" -eq 2 ] && grep -q "^vitc embed: wrote" "$tmp/err" &&
     ! grep -q "img/s" "$tmp/err" && ! grep -q $'\r' "$tmp/err" && [ ! -s "$tmp/out" ]; then
-    ok "on a pipe: the summary line only, no bar"
+    ok "on a pipe: the skipped-files warning and the summary line, no bar"
 else
     bad "on a pipe: $(cat -A "$tmp/err" | head -n 3)"
 fi
@@ -283,7 +322,8 @@ if command -v script >/dev/null 2>&1; then
     same "terminal run gives the same rows" "$tmp/tty.npy" "$tmp/many.npy"
     script -qc "'$VITC' embed '$MODEL' '$tree' --recursive --quiet -o '$tmp/ttyq.npy'" \
         /dev/null </dev/null >"$tmp/ttyq.log" 2>&1
-    [ ! -s "$tmp/ttyq.log" ] && ok "on a terminal with --quiet: nothing" ||
+    [ "$(wc -l <"$tmp/ttyq.log")" -eq 1 ] && grep -q "^$skip_line" "$tmp/ttyq.log" &&
+        ok "on a terminal with --quiet: only the skipped-files warning" ||
         bad "--quiet on a terminal: $(cat -A "$tmp/ttyq.log" | head -c 300)"
 else
     echo "skip progress on a terminal: no 'script' command (bsdutils)"
@@ -293,7 +333,7 @@ fi
 
 run "$VITC" embed --help
 missing=""
-for opt in --recursive --list --skip-errors --quiet --format --workers; do
+for opt in --recursive --list --skip-errors --quiet --format --workers --verbose; do
     grep -qE -- "(^|[ ,])$opt( |,|$)" "$tmp/out" || missing+=" $opt"
 done
 [ -z "$missing" ] && ok "embed --help documents the collection options" ||

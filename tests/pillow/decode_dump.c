@@ -5,8 +5,10 @@
  * Each line of the list is one of
  *   decode <image> <out>
  *   resize <in.rgb> <width> <height> <filter> <out>
- * and each <out> becomes "RGB <w> <h>\n" plus w*h*3 bytes, or
- * "ERR <status>\n<message>". Uses only the public API.
+ *   pixels <image> <preprocessor_config.json> <out>
+ * and each <out> becomes "RGB <w> <h>\n" plus w*h*3 bytes ("PV <c> <h> <w>\n"
+ * plus float32 pixel_values for pixels), or "ERR <status>\n<message>". Uses
+ * only the public API.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,34 @@ static int write_error(const char *path, vitc_status st)
     }
     fprintf(f, "ERR %s\n%s\n", vitc_status_str(st), vitc_last_error());
     return fclose(f) == 0;
+}
+
+/* The image's pixel_values under a preprocessor_config.json, as "PV 3 H W\n" + floats. */
+static vitc_status pixels(const char *image, const char *config, const char *path)
+{
+    vitc_preprocess_params p;
+    vitc_image *img = NULL;
+    float *pv = NULL;
+    size_t n = 0;
+    vitc_status st = vitc_preprocess_params_load(config, &p);
+    if (st == VITC_OK) {
+        st = vitc_image_load(image, &img);
+    }
+    if (st == VITC_OK) {
+        n = (size_t)3 * (size_t)p.height * (size_t)p.width;
+        pv = malloc(n * sizeof *pv);
+        st = pv ? vitc_preprocess(&p, img, pv, n) : VITC_ERR_NOMEM;
+    }
+    vitc_image_free(img);
+    if (st == VITC_OK) {
+        FILE *f = fopen(path, "wb");
+        int ok = f && fprintf(f, "PV 3 %d %d\n", p.height, p.width) > 0 &&
+                 fwrite(pv, sizeof *pv, n, f) == n;
+        ok = f && fclose(f) == 0 && ok;
+        st = ok ? VITC_OK : VITC_ERR_IO;
+    }
+    free(pv);
+    return st;
 }
 
 /* Reads an "RGB <w> <h>\n" file as written above. */
@@ -84,6 +114,13 @@ int main(int argc, char **argv)
                 vitc_image_free(out);
             }
             dst = c;
+        } else if (sscanf(line, "pixels %1023s %1023s %1023s", a, b, c) == 3) {
+            st = pixels(a, b, c);
+            if (st != VITC_OK && !write_error(c, st)) {
+                fprintf(stderr, "cannot write %s\n", c);
+                failures++;
+            }
+            continue;
         } else {
             fprintf(stderr, "bad job line: %s", line);
             failures++;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/pillow — vitc's JPEG/PNG decoding and resize against the real Pillow
+# tests/pillow — vitc's image decoding, resize and pixel_values against the real Pillow
 # 9.4 (Debian python3-pil): generates images in many modes and random resize
 # cases (pillow_check.py), runs them through vitc (decode_dump.c, built
 # against $BUILD/libvitc.a) and compares bit for bit. Skips, saying so, when
@@ -33,7 +33,7 @@ elif nm "$BUILD/libvitc.a" 2>/dev/null | grep -q '__asan_\|__ubsan_'; then
 fi
 # shellcheck disable=SC2046
 if ! $CC -std=c11 -O1 $san -Iinclude -o "$tmp/decode_dump" tests/pillow/decode_dump.c \
-    "$BUILD/libvitc.a" $(pkg-config --libs libjpeg libpng jansson libexif) -lpthread -lm; then
+    "$BUILD/libvitc.a" $(pkg-config --libs libjpeg libpng jansson libexif libwebp libwebpdemux) -lpthread -lm; then
     echo "FAIL: cannot build tests/pillow/decode_dump.c"
     echo "0 passed, 1 failed"
     exit 1
