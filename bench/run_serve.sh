@@ -9,7 +9,7 @@
 # Also times decode + preprocess of the image alone (`vitc embed --output pixel_values`), so the
 # batch-1 latency target (decode + preprocess + one batch-1 forward) can be read off.
 # Usage: bench/run_serve.sh [MODEL_DIR] (default: a random-weight ViT-B/16 made with vitc init)
-# Env: BUILD (build), THREADS (2), MAX_BATCH (8), SECONDS (20 per run), CONCURRENCY ("1 8 16 32"),
+# Env: BUILD (build), THREADS (2), MAX_BATCH (8), RUN_SECONDS (20 per run), CONCURRENCY ("1 8 16 32"),
 #      IMAGE (data/sample.jpg), OUT (bench/results/DATE-serve.md; the raw hey output beside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,8 @@ BUILD=${BUILD:-build}
 VITC=$PWD/$BUILD/vitc
 THREADS=${THREADS:-2}
 MAX_BATCH=${MAX_BATCH:-8}
-SECONDS_PER=${SECONDS:-20}
+# Not SECONDS: bash sets that (seconds since the shell started), so it is always "set".
+SECONDS_PER=${RUN_SECONDS:-20}
 CONCURRENCY=${CONCURRENCY:-1 8 16 32}
 IMAGE=${IMAGE:-data/sample.jpg}
 MODEL=${1:-$BUILD/demo/vit-base-patch16-224-in21k}
