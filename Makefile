@@ -35,13 +35,16 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFL) -MMD -MP -Iinclude $(P
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(SANFL)
 
-LIB_SRC  := $(wildcard src/*.c)
+# The library: one folder per layer or leaf (see README, "Layout"); its files
+# include each other as "folder/file.h" from src/.
+LIB_SRC  := $(wildcard src/*/*.c)
 CLI_SRC  := $(wildcard cli/*.c cli/serve/*.c)
-TEST_SRC := $(wildcard tests/test_*.c)
+# Unit tests mirror src/: tests/unit/FOLDER/test_NAME.c builds $(BUILD)/tests/test_NAME.
+TEST_SRC := $(wildcard tests/unit/*/test_*.c)
 
 # ---- CUDA ----
-# The CUDA backend (src/backend_cuda*.cu) is built when nvcc is found (PATH, then
-# /usr/local/cuda/bin) unless VITC_CUDA=0; without it, src/backend_cuda_none.c says so.
+# The CUDA backend (src/cuda/*.cu) is built when nvcc is found (PATH, then
+# /usr/local/cuda/bin) unless VITC_CUDA=0; without it, src/cuda/backend_cuda_none.c says so.
 # cudart is linked statically: it loads the driver (libcuda.so.1) only when a CUDA ctx is
 # made, and cuBLASLt is opened with dlopen then, so everything built here still links and
 # runs on a machine without a GPU, a driver or the CUDA libraries. Code for sm_80 and
@@ -65,9 +68,9 @@ ifeq ($(CUDA_LIBDIR),)
 $(error VITC_CUDA=1 but no libcudart_static.a under $(CUDA_HOME) (nvcc: $(NVCC)); set CUDA_HOME or VITC_CUDA=0)
 endif
 CUDA_LIBS   := -L$(CUDA_LIBDIR) -lcudart_static -ldl -lrt
-LIB_SRC     := $(filter-out src/backend_cuda_none.c,$(LIB_SRC))
-CU_SRC      := $(wildcard src/*.cu)
-NVFLAGS     := -std=c++17 $(if $(DEBUG),-O0 -g,-O2 -g) -MMD -MP -Iinclude -DVITC_BUILD \
+LIB_SRC     := $(filter-out src/cuda/backend_cuda_none.c,$(LIB_SRC))
+CU_SRC      := $(wildcard src/cuda/*.cu)
+NVFLAGS     := -std=c++17 $(if $(DEBUG),-O0 -g,-O2 -g) -MMD -MP -Iinclude -Isrc -DVITC_BUILD \
                -DVITC_CUDA_LIBDIR='"$(CUDA_LIBDIR)"' $(if $(WERROR),-Werror all-warnings) \
                $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
                -gencode arch=compute_$(lastword $(CUDA_ARCH)),code=compute_$(lastword $(CUDA_ARCH))
@@ -82,7 +85,7 @@ CUDA_STAMP := $(BUILD)/cuda-$(VITC_CUDA).stamp
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.o)
 PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o) $(CU_SRC:%.cu=$(BUILD)/pic/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
-TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_BIN := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(TEST_SRC))))
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 REPLAY_BIN := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 
@@ -91,11 +94,11 @@ all: $(BUILD)/libvitc.a $(BUILD)/libvitc.so $(BUILD)/vitc $(BUILD)/vitc.pc
 
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -DVITC_BUILD -fvisibility=hidden -c $< -o $@
+	$(CC) $(CFLAGS) -Isrc -DVITC_BUILD -fvisibility=hidden -c $< -o $@
 
 $(BUILD)/pic/src/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -DVITC_BUILD -fvisibility=hidden -fPIC -c $< -o $@
+	$(CC) $(CFLAGS) -Isrc -DVITC_BUILD -fvisibility=hidden -fPIC -c $< -o $@
 
 $(BUILD)/src/%.o: src/%.cu
 	@mkdir -p $(@D)
@@ -111,15 +114,15 @@ $(CUDA_STAMP):
 	@touch $@
 
 # Kernel tables beyond the x86-64 baseline get their instruction sets per
-# file; src/dispatch.c calls them only on CPUs that run them.
+# file; src/cpu/dispatch.c calls them only on CPUs that run them.
 ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine)),)
 ISA_AVX2   := -mavx2 -mfma
 ISA_AVX512 := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma
-$(BUILD)/src/kernels_avx2.o $(BUILD)/pic/src/kernels_avx2.o: CFLAGS += $(ISA_AVX2)
-$(BUILD)/src/kernels_avx512.o $(BUILD)/pic/src/kernels_avx512.o: CFLAGS += $(ISA_AVX512)
-$(BUILD)/src/kernels_bf16_avx512.o $(BUILD)/pic/src/kernels_bf16_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512bf16
-$(BUILD)/src/kernels_attn_bf16_avx512.o $(BUILD)/pic/src/kernels_attn_bf16_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512bf16
-$(BUILD)/src/kernels_i8_avx512.o $(BUILD)/pic/src/kernels_i8_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512vnni
+$(BUILD)/src/cpu/kernels_avx2.o $(BUILD)/pic/src/cpu/kernels_avx2.o: CFLAGS += $(ISA_AVX2)
+$(BUILD)/src/cpu/kernels_avx512.o $(BUILD)/pic/src/cpu/kernels_avx512.o: CFLAGS += $(ISA_AVX512)
+$(BUILD)/src/cpu/kernels_bf16_avx512.o $(BUILD)/pic/src/cpu/kernels_bf16_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512bf16
+$(BUILD)/src/cpu/kernels_attn_bf16_avx512.o $(BUILD)/pic/src/cpu/kernels_attn_bf16_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512bf16
+$(BUILD)/src/cpu/kernels_i8_avx512.o $(BUILD)/pic/src/cpu/kernels_i8_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512vnni
 endif
 
 $(BUILD)/cli/%.o: cli/%.c
@@ -136,9 +139,13 @@ $(BUILD)/libvitc.so: $(PIC_OBJ) $(CUDA_STAMP)
 $(BUILD)/vitc: $(CLI_OBJ) $(BUILD)/libvitc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MHD_LIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libvitc.a
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libvitc.a $(LDFLAGS) $(LDLIBS)
+# One rule per unit test (its source sits in a folder, its program does not).
+define unit_test_rule
+$(BUILD)/tests/$(basename $(notdir $(1))): $(1) tests/test.h $(BUILD)/libvitc.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -Isrc -Itests -I. -o $$@ $$< $(BUILD)/libvitc.a $$(LDFLAGS) $$(LDLIBS)
+endef
+$(foreach t,$(TEST_SRC),$(eval $(call unit_test_rule,$(t))))
 
 # vitc.pc names PREFIX, so it is rewritten whenever its text changes (a `make install
 # PREFIX=...` after a plain `make`) and otherwise left alone. Version: from vitc.h.
@@ -218,7 +225,7 @@ install: all
 	install -m 644 doc/vitc.1 $(DESTDIR)$(PREFIX)/share/man/man1/vitc.1
 
 format:
-	clang-format -i include/*.h src/*.[ch] cli/*.[ch] cli/serve/*.[ch] tests/*.[ch] fuzz/*.[ch]
+	clang-format -i include/*.h src/*/*.[ch] cli/*.[ch] cli/serve/*.[ch] tests/*.h tests/unit/*/*.c fuzz/*.[ch]
 
 clean:
 	rm -rf $(BUILD)

@@ -27,11 +27,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend.h"
-#include "dispatch.h"
-#include "err.h"
+#include "base/err.h"
 #include "bench_peak.h"
-#include "kernels.h"
+#include "cpu/backend_cpu.h"
+#include "cpu/dispatch.h"
+#include "cpu/kernels.h"
 
 static double clock_s(clockid_t id)
 {

@@ -6,7 +6,7 @@
 #ifndef VITC_BENCH_PEAK_H
 #define VITC_BENCH_PEAK_H
 
-#include "dispatch.h"
+#include "cpu/dispatch.h"
 #include "vitc.h"
 
 /* GFLOP/s of one core (per second it runs) of the fp32 FMA at an ISA's

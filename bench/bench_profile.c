@@ -17,12 +17,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend.h"
+#include "base/err.h"
 #include "bench_peak.h"
-#include "dispatch.h"
-#include "err.h"
-#include "kernels.h"
-#include "model.h"
+#include "cpu/backend_cpu.h"
+#include "cpu/backend_cpu.h"
+#include "cpu/dispatch.h"
+#include "cpu/kernels.h"
+#include "graph/graph.h"
+#include "model/model.h"
 
 #define MAX_THREADS 64
 

@@ -4,8 +4,8 @@
  * bytes as the file text. Accepted configs must hold the invariants the
  * model loader relies on (positive sizes, a label table of num_labels).
  */
-#include "config.h"
 #include "fuzz.h"
+#include "model/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -9,7 +9,7 @@
 #include <math.h>
 
 #include "fuzz.h"
-#include "image.h"
+#include "image/decoders.h"
 
 /* Keeps each execution fast; far below VITC_MAX_IMAGE_PIXELS. */
 #define FUZZ_MAX_PIXELS        (1u << 20)

@@ -6,7 +6,7 @@
  * buffer; every tensor byte is read so ASan sees any out-of-bounds view.
  */
 #include "fuzz.h"
-#include "safetensors.h"
+#include "io/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "safetensors.h"
+#include "io/safetensors.h"
 
 static void write_file(const char *path, const void *bytes, size_t n)
 {

@@ -5,7 +5,7 @@
 # itself (every difference exactly 0, cosine 1, top-1 100%) in text and JSON, -o, inputs from
 # images and .npy, the limits, NaN/Inf reported and failing, a device or precision this build
 # refuses, and the CPU's bf16 and int8 modes against the accuracy they promise. The metrics'
-# arithmetic has its own unit test (tests/test_compare_metrics.c). Runs from the repository
+# arithmetic has its own unit test (tests/unit/cli/test_compare_metrics.c). Runs from the repository
 # root; needs /usr/bin/python3 + numpy.
 set -u
 cd "$(dirname "$0")/../.."

@@ -252,7 +252,7 @@ for c in $commands; do
         bad "man page lacks options of vitc $c:$missing"; fi
 done
 # Every environment variable the library or the command reads is described.
-vars=$(grep -ohE '\b(getenv|env|env_true)\("[A-Z_]+"\)' src/*.c cli/*.c |
+vars=$(grep -ohE '\b(getenv|env|env_true)\("[A-Z_]+"\)' src/*/*.c cli/*.c cli/serve/*.c |
     sed -E 's/.*\("([A-Z_]+)"\)/\1/' | sort -u)
 missing=""
 for v in $vars; do

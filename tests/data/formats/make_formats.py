@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """make_formats.py — writes the small WebP/GIF/BMP/TIFF fixtures beside it that
-tests/test_image.c decodes, truncates and damages. Deterministic; run from the
+tests/unit/image/test_image.c decodes, truncates and damages. Deterministic; run from the
 repository root with Debian's python3-pil 9.4 and numpy:
 /usr/bin/python3 tests/data/formats/make_formats.py"""
 import os
