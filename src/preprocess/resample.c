@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "image/decoders.h"
+#include "image/pixels.h"
 
 /* ---- filters (Resample.c) ---- */
 
