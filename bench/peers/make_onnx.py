@@ -207,7 +207,8 @@ def main(argv):
     n = make_int8dyn(os.path.join(out, "fp32.onnx"), os.path.join(out, "int8dyn.onnx"))
     variants.append("int8dyn")
     # BiasGelu is the exact erf GELU: the fused graph exists only for models that use it.
-    if cfg["hidden_act"] in ("gelu", "gelu_python"):
+    # It is written for ViT's tensor names.
+    if cfg["family"] == "vit" and cfg["hidden_act"] in ("gelu", "gelu_python"):
         make_fused(model, cfg, head, os.path.join(out, "fused.onnx"))
         variants.append("fused")
     s, c = cfg["image_size"], cfg["num_channels"]
