@@ -157,12 +157,12 @@ static vitc_status p_attention(struct vitc_be *be, const float *qkv, float *out,
     return s;
 }
 
-static vitc_status p_unfold(struct vitc_be *be, const float *px, size_t n, size_t C, size_t S,
-                            size_t P, float *out)
+static vitc_status p_unfold(struct vitc_be *be, const float *px, size_t n, size_t C, size_t H,
+                            size_t W, size_t P, float *out)
 {
     struct prof *p = prof(be);
     double t0 = now_s(), b0 = busy_sum(p);
-    vitc_status s = p->inner->ops->patch_unfold(p->inner, px, n, C, S, P, out);
+    vitc_status s = p->inner->ops->patch_unfold(p->inner, px, n, C, H, W, P, out);
     account(p, R_MOVE, t0, b0, true, 0);
     return s;
 }
