@@ -298,8 +298,10 @@ int cli_parse_image_size(const cli_command *cmd, const char *text, int *height, 
         w = x ? w : h;
     }
     if (rc == -1) {
-        return cli_usage_error(cmd, "option '--image-size': '%s' is not S or HxW (e.g. 224 or "
-                                    "224x320)", text);
+        return cli_usage_error(cmd,
+                               "option '--image-size': '%s' is not S or HxW (e.g. 224 or "
+                               "224x320)",
+                               text);
     }
     if (rc == -2) {
         return cli_usage_error(cmd, "option '--image-size': '%s': each side must be 1 to 65535",

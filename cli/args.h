@@ -69,8 +69,8 @@ int cli_parse_image_size(const cli_command *cmd, const char *text, int *height, 
 
 /* The help line of --image-size, shared by embed, classify, bench and compare. */
 #define CLI_IMAGE_SIZE_HELP                                                                        \
-    "Run at H x W pixels (S: S x S): ViT and DINOv2 interpolate their position embeddings as "    \
-    "transformers' interpolate_pos_encoding does, the grid is floor(H/patch) x floor(W/patch); "  \
+    "Run at H x W pixels (S: S x S): ViT and DINOv2 interpolate their position embeddings as "     \
+    "transformers' interpolate_pos_encoding does, the grid is floor(H/patch) x floor(W/patch); "   \
     "images are resized to exactly H x W (a cropping processor's crop is set to H x W too)."
 
 /* Prints "vitc CMD: message" to stderr. */

@@ -453,8 +453,8 @@ static int embed_all(const struct job *job, const cli_inputs *in, vitc_array_wri
 
 /* Opens the MODEL argument (a model directory) in the chosen precision, at an input
  * size of height x width (0 x 0: the model's own). The one place MODEL becomes a model. */
-static int open_model(const cli_command *cmd, const char *arg, vitc_precision precision,
-                      int height, int width, vitc_model **out)
+static int open_model(const cli_command *cmd, const char *arg, vitc_precision precision, int height,
+                      int width, vitc_model **out)
 {
     vitc_model_params mp = vitc_model_default_params();
     mp.precision = precision;

@@ -111,14 +111,14 @@ vitc_status vitc_ctx_new(const vitc_model *model, const vitc_ctx_params *params,
         return s;
     }
     const struct vitc_config *c = &model->cfg;
-    if (c->image_height <= 0 || c->image_width <= 0 || c->patch_size <= 0 ||
-        c->hidden_size <= 0 || c->num_attention_heads <= 0) {
+    if (c->image_height <= 0 || c->image_width <= 0 || c->patch_size <= 0 || c->hidden_size <= 0 ||
+        c->num_attention_heads <= 0) {
         return vitc_error(VITC_ERR_INVALID_ARG, "%s: model dimensions are inconsistent",
                           model->dir ? model->dir : "model");
     }
-    size_t n_tokens = (size_t)(c->image_height / c->patch_size) *
-                          (size_t)(c->image_width / c->patch_size) +
-                      (size_t)model->arch.n_prefix;
+    size_t n_tokens =
+        (size_t)(c->image_height / c->patch_size) * (size_t)(c->image_width / c->patch_size) +
+        (size_t)model->arch.n_prefix;
     size_t head_dim = (size_t)(c->hidden_size / c->num_attention_heads);
 
     ctx = vitc_mem_calloc(1, sizeof *ctx);

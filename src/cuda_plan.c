@@ -270,8 +270,8 @@ const struct vitc_cuda_wentry *vitc_cuda_wplan_find(const struct vitc_cuda_wplan
 
 int vitc_cuda_io_floats(const struct vitc_config *c, size_t n_labels, size_t max_batch, size_t *out)
 {
-    if (c->num_channels <= 0 || c->image_height <= 0 || c->image_width <= 0 ||
-        c->patch_size <= 0 || c->hidden_size <= 0) {
+    if (c->num_channels <= 0 || c->image_height <= 0 || c->image_width <= 0 || c->patch_size <= 0 ||
+        c->hidden_size <= 0) {
         return -1;
     }
     size_t Hp = (size_t)c->image_height, Wp = (size_t)c->image_width;

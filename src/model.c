@@ -40,9 +40,9 @@ static vitc_status get_dims(const struct vitc_model *m, struct dims *o)
 {
     const struct vitc_config *c = &m->cfg;
     const char *name = m->dir ? m->dir : "model";
-    if (c->num_channels <= 0 || c->image_height < c->patch_size ||
-        c->image_width < c->patch_size || c->patch_size <= 0 || c->hidden_size <= 0 ||
-        c->num_attention_heads <= 0 || c->intermediate_size <= 0 || c->num_hidden_layers < 0 ||
+    if (c->num_channels <= 0 || c->image_height < c->patch_size || c->image_width < c->patch_size ||
+        c->patch_size <= 0 || c->hidden_size <= 0 || c->num_attention_heads <= 0 ||
+        c->intermediate_size <= 0 || c->num_hidden_layers < 0 ||
         c->hidden_size % c->num_attention_heads != 0 ||
         (c->num_hidden_layers > 0 && !m->w.layers)) {
         return vitc_error(VITC_ERR_INVALID_ARG, "%s: model dimensions are inconsistent", name);
@@ -191,7 +191,7 @@ static vitc_status forward_ops(const struct vitc_model *m, struct vitc_be *be,
 
     /* Embeddings: the patch conv as a linear over unfolded patches, then
      * [CLS; patches] + position embeddings. */
-    TRY(op->upload(be, a->pixels, pixel_values, n * d.C * d.Hp * d.Wp)); /* (n, C, H, W) */
+    TRY(op->upload(be, a->pixels, pixel_values, n * d.C * d.Hp * d.Wp));       /* (n, C, H, W) */
     TRY(op->patch_unfold(be, a->pixels, n, d.C, d.Hp, d.Wp, d.P, a->patches)); /* (n*Np, C*P*P) */
     TRY(op->linear(be, &w->patch, a->patches, n * d.Np, a->patch_emb, VITC_ACT_NONE, NULL));
     if (d.pre == 1) {

@@ -443,8 +443,7 @@ static vitc_status take_pos(struct loader *L)
     }
     float *out = reserve(L, (size_t)((gh * gw + pre) * H));
     if (L->filling) {
-        vitc_pos_interpolate(table, (size_t)pre, (size_t)N, (size_t)H, (size_t)gh, (size_t)gw,
-                             out);
+        vitc_pos_interpolate(table, (size_t)pre, (size_t)N, (size_t)H, (size_t)gh, (size_t)gw, out);
         L->m->w.pos_embed = out;
     }
     return VITC_OK;
@@ -925,8 +924,8 @@ static void fill_info(struct vitc_model *m)
     info->image_size = c->image_height == c->image_width ? c->image_height : 0;
     info->patch_size = c->patch_size;
     info->num_channels = c->num_channels;
-    info->n_tokens = (c->image_height / c->patch_size) * (c->image_width / c->patch_size) +
-                     m->arch.n_prefix;
+    info->n_tokens =
+        (c->image_height / c->patch_size) * (c->image_width / c->patch_size) + m->arch.n_prefix;
     info->layer_norm_eps = c->layer_norm_eps;
     info->qkv_bias = c->qkv_bias;
     info->hidden_act = c->hidden_act_name;

@@ -177,7 +177,8 @@ static void check_plan(const struct vitc_model *m, size_t elem)
     const struct vitc_weights *w = &m->w;
     const struct vitc_config *c = &m->cfg;
     size_t D = (size_t)c->hidden_size;
-    size_t Np = (size_t)(c->image_height / c->patch_size) * (size_t)(c->image_width / c->patch_size);
+    size_t Np =
+        (size_t)(c->image_height / c->patch_size) * (size_t)(c->image_width / c->patch_size);
     const struct vitc_cuda_wentry *e = vitc_cuda_wplan_find(&p, &w->patch, VITC_CUDA_W_MATRIX);
     CHECK(e && e->n == (size_t)w->patch.n_out * (size_t)w->patch.n_in);
     e = vitc_cuda_wplan_find(&p, w->pos_embed, VITC_CUDA_W_VECTOR);
