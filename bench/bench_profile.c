@@ -433,7 +433,7 @@ int main(int argc, char **argv)
              lowp ? lowp->name : "");
     const struct vitc_model_info *info = vitc_model_get_info(model);
     const struct vitc_config *c = &model->cfg;
-    size_t per_image = (size_t)info->num_channels * info->image_size * info->image_size;
+    size_t per_image = (size_t)info->num_channels * info->image_height * info->image_width;
     float *px = malloc(batch * per_image * sizeof *px);
     unsigned long long rng = 0x2545F4914F6CDD1Dull;
     for (size_t i = 0; px && i < batch * per_image; i++) {
