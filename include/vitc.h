@@ -220,8 +220,8 @@ typedef struct vitc_model_params {
      * have none and refuse it) and sets the processor to make that size
      * (see image_height). Ignored when image_height / image_width are set. */
     int image_size;
-    /* Appended: a non-square input, image_height x image_width pixels (both
-     * 0, or both 1..65535). As transformers does, the patch grid is
+    /* Appended: the input as image_height x image_width pixels, square or
+     * not (both 0, or both 1..65535). As transformers does, the patch grid is
      * floor(height / patch_size) x floor(width / patch_size): remainder
      * pixels at the bottom and right are ignored. The table is kept as it is
      * when the grid has the table's number of patches and the input is
