@@ -112,7 +112,7 @@ static int bench_model(const char *dir, int max_threads, double min_s, double pe
         return 1;
     }
     const vitc_model_info *info = vitc_model_get_info(model);
-    size_t per_image = (size_t)info->num_channels * info->image_size * info->image_size;
+    size_t per_image = (size_t)info->num_channels * info->image_height * info->image_width;
     float *px = malloc(8 * per_image * sizeof *px);
     for (size_t i = 0; i < 8 * per_image; i++) {
         px[i] = frand();

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * bench_profile.c — where each millisecond of one ViT forward goes on this
- * CPU: the model's own graph (model.c) runs on the CPU backend through a
+ * CPU: the model's own graph (graph/graph.c) runs on the CPU backend through a
  * wrapper backend that times every op and sorts it by role (each kind of
  * linear, attention, LayerNorm, the rest), with the time threads waited
  * inside each (the pool's busy counters), the FLOP, the share of the
@@ -159,12 +159,12 @@ static vitc_status p_attention(struct vitc_be *be, const float *qkv, float *out,
     return s;
 }
 
-static vitc_status p_unfold(struct vitc_be *be, const float *px, size_t n, size_t C, size_t S,
-                            size_t P, float *out)
+static vitc_status p_unfold(struct vitc_be *be, const float *px, size_t n, size_t C, size_t H,
+                            size_t W, size_t P, float *out)
 {
     struct prof *p = prof(be);
     double t0 = now_s(), b0 = busy_sum(p);
-    vitc_status s = p->inner->ops->patch_unfold(p->inner, px, n, C, S, P, out);
+    vitc_status s = p->inner->ops->patch_unfold(p->inner, px, n, C, H, W, P, out);
     account(p, R_MOVE, t0, b0, true, 0);
     return s;
 }
@@ -435,7 +435,7 @@ int main(int argc, char **argv)
              lowp ? lowp->name : "");
     const struct vitc_model_info *info = vitc_model_get_info(model);
     const struct vitc_config *c = &model->cfg;
-    size_t per_image = (size_t)info->num_channels * info->image_size * info->image_size;
+    size_t per_image = (size_t)info->num_channels * info->image_height * info->image_width;
     float *px = malloc(batch * per_image * sizeof *px);
     unsigned long long rng = 0x2545F4914F6CDD1Dull;
     for (size_t i = 0; px && i < batch * per_image; i++) {

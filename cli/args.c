@@ -268,6 +268,50 @@ int cli_parse_long(const cli_command *cmd, const char *opt, const char *text, lo
     return 0;
 }
 
+/* One side of --image-size: digits only, 1..65535; end is where it stops. */
+static int image_side(const char *text, const char *end, int *out)
+{
+    long v = 0;
+    if (end == text || end - text > 5) {
+        return end == text ? -1 : -2;
+    }
+    for (const char *q = text; q < end; q++) {
+        if (*q < '0' || *q > '9') {
+            return -1;
+        }
+        v = v * 10 + (*q - '0');
+    }
+    if (v < 1 || v > 65535) {
+        return -2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int cli_parse_image_size(const cli_command *cmd, const char *text, int *height, int *width)
+{
+    const char *x = strchr(text, 'x'), *end = text + strlen(text);
+    int h = 0, w = 0;
+    int rc = image_side(text, x ? x : end, &h);
+    if (rc == 0) {
+        rc = x ? image_side(x + 1, end, &w) : 0;
+        w = x ? w : h;
+    }
+    if (rc == -1) {
+        return cli_usage_error(cmd,
+                               "option '--image-size': '%s' is not S or HxW (e.g. 224 or "
+                               "224x320)",
+                               text);
+    }
+    if (rc == -2) {
+        return cli_usage_error(cmd, "option '--image-size': '%s': each side must be 1 to 65535",
+                               text);
+    }
+    *height = h;
+    *width = w;
+    return 0;
+}
+
 int cli_parse_u64(const cli_command *cmd, const char *opt, const char *text, uint64_t *out)
 {
     char label[64];

@@ -62,6 +62,18 @@ int cli_parse_long(const cli_command *cmd, const char *opt, const char *text, lo
                    long *out);
 int cli_parse_u64(const cli_command *cmd, const char *opt, const char *text, uint64_t *out);
 
+/* --image-size: "S" (S x S) or "HxW" (height x width), each decimal digits in 1..65535,
+ * nothing else (no sign, spaces or 'X'). On failure prints a usage error and returns
+ * CLI_EXIT_USAGE; returns 0 with *height and *width set on success. */
+int cli_parse_image_size(const cli_command *cmd, const char *text, int *height, int *width);
+
+/* The help line of --image-size, shared by embed, classify, bench and compare. */
+#define CLI_IMAGE_SIZE_HELP                                                                        \
+    "Run at H x W pixels (S: S x S): ViT and DINOv2 interpolate their position embeddings as "     \
+    "transformers' interpolate_pos_encoding does, the grid is floor(H/patch) x floor(W/patch); "   \
+    "images are resized to H x W (a cropping processor resizes the short side to max(H, W) and "  \
+    "crops H x W)."
+
 /* Prints "vitc CMD: message" to stderr. */
 void cli_error(const cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -36,7 +36,8 @@ enum {
     OPT_PRECISION,
     OPT_DEVICE,
     OPT_SEED,
-    OPT_JSON
+    OPT_JSON,
+    OPT_IMAGE_SIZE
 };
 
 /* Without --iters or --seconds: at least this many timed runs and this many seconds. With
@@ -66,6 +67,7 @@ static const cli_option options[] = {
     [OPT_DEVICE] = {"device", 0, "D", CLI_DEVICE_HELP},
     [OPT_SEED] = {"seed", 0, "S", "Seed of the random pixel_values (default 0)."},
     [OPT_JSON] = {"json", 0, NULL, "Print a JSON object (with every run's time) instead of text."},
+    [OPT_IMAGE_SIZE] = {"image-size", 0, "H[xW]", CLI_IMAGE_SIZE_HELP},
 };
 
 static int run(const cli_command *cmd, int argc, char **argv);
@@ -74,7 +76,8 @@ const cli_command cli_cmd_bench = {
     .name = "bench",
     .summary = "Time the forward pass per batch size: latency table, images/s, GFLOP/s.",
     .synopsis = "MODEL [--batch LIST] [--warmup N] [--iters N | --seconds S]\n"
-                "                  [--threads N] [--precision P] [--device D] [--seed S] [--json]",
+                "                  [--threads N] [--precision P] [--device D] [--seed S] [--json]\n"
+                "                  [--image-size H[xW]]",
     .description =
         "Runs vitc_forward on seeded random pixel_values (uniform in [-1, 1)) for each\n"
         "batch size: first the warm-up runs (not timed), then the timed runs; without\n"
@@ -89,7 +92,8 @@ const cli_command cli_cmd_bench = {
         "interpolation between ranks); std = np.std(t) (population, ddof=0);\n"
         "images/s = batch / median; speed-up = images/s / images/s at batch 1.\n"
         "FLOP per image, 2 per multiply-add, from config.json (L layers, D hidden,\n"
-        "I intermediate, T tokens, P = (image_size/patch_size)^2 patches, C channels,\n"
+        "I intermediate, T tokens, P = (height/patch_size)*(width/patch_size) patches,\n"
+        "C channels,\n"
         "p patch_size; the pooler and classifier terms when the model has them):\n"
         "  2 * (P*C*p^2*D + L*(4*T*D^2 + 2*T*D*I + 2*T^2*D) + D^2 + D*num_labels)\n"
         "  (QKV, output, MLP up and down linears; attention QK^T and PV; patch\n"
@@ -121,6 +125,7 @@ struct bench_opts {
     cli_target target; /* --device and --precision                      */
     uint64_t seed;
     bool json;
+    int image_h, image_w; /* --image-size; 0 x 0: the model's own */
 };
 
 /* One batch size's measurements. */
@@ -195,7 +200,9 @@ static int parse_opts(const cli_command *cmd, const cli_args *a, struct bench_op
         (a->value[OPT_SECONDS] && (rc = parse_seconds(cmd, a->value[OPT_SECONDS], &o->seconds))) ||
         (a->value[OPT_THREADS] &&
          (rc = cli_parse_long(cmd, "threads", a->value[OPT_THREADS], 0, 4096, &o->threads))) ||
-        (a->value[OPT_SEED] && (rc = cli_parse_u64(cmd, "seed", a->value[OPT_SEED], &o->seed)))) {
+        (a->value[OPT_SEED] && (rc = cli_parse_u64(cmd, "seed", a->value[OPT_SEED], &o->seed))) ||
+        (a->value[OPT_IMAGE_SIZE] &&
+         (rc = cli_parse_image_size(cmd, a->value[OPT_IMAGE_SIZE], &o->image_h, &o->image_w)))) {
         return rc;
     }
     return cli_target_parse(cmd, a->value[OPT_DEVICE], a->value[OPT_PRECISION], &o->target);
@@ -298,8 +305,10 @@ static double flops_per_image(const vitc_model_info *m)
 {
     double D = m->hidden_size, I = m->intermediate_size, L = m->num_hidden_layers;
     double T = m->n_tokens, p = m->patch_size, C = m->num_channels;
-    double grid = m->patch_size > 0 ? (double)(m->image_size / m->patch_size) : 0.0;
-    double mac = grid * grid * C * p * p * D + L * (4 * T * D * D + 2 * T * D * I + 2 * T * T * D);
+    double patches = m->patch_size > 0 ? (double)(m->image_height / m->patch_size) *
+                                             (double)(m->image_width / m->patch_size)
+                                       : 0.0;
+    double mac = patches * C * p * p * D + L * (4 * T * D * D + 2 * T * D * I + 2 * T * T * D);
     if (m->has_pooler) {
         mac += D * D;
     }
@@ -372,8 +381,9 @@ static void print_text(const struct bench_report *b)
         printf("  VITC_CPU=%s", forced);
     }
     putchar('\n');
-    printf("model %s: %s, %d layers, hidden %d, %d tokens, %.4g GFLOP per image\n", b->model_dir,
-           m->architecture, m->num_hidden_layers, m->hidden_size, m->n_tokens, b->flops / 1e9);
+    printf("model %s: %s, %d layers, hidden %d, %dx%d px, %d tokens, %.4g GFLOP per image\n",
+           b->model_dir, m->architecture, m->num_hidden_layers, m->hidden_size, m->image_height,
+           m->image_width, m->n_tokens, b->flops / 1e9);
     printf("load %.1f ms  peak RSS %.1f MB  RSS now %.1f MB", b->load_ms, b->peak_rss / 1e6,
            b->rss / 1e6);
     if (b->device_bytes > 0) {
@@ -454,6 +464,8 @@ static json_t *to_json(const struct bench_report *b)
     cli_json_put(o, "vitc_version", json_string(vitc_version()), &ok);
     cli_json_put(o, "model", json_string(b->model_dir), &ok);
     cli_json_put(o, "architecture", json_string(m->architecture), &ok);
+    cli_json_put(o, "image_height", json_integer(m->image_height), &ok);
+    cli_json_put(o, "image_width", json_integer(m->image_width), &ok);
     cli_json_put(o, "backend", json_string(b->backend), &ok);
     cli_json_put(o, "threads", json_integer(b->threads), &ok);
     cli_json_put(o, "precision", json_string(cli_precision_name(b->o->target.precision)), &ok);
@@ -510,6 +522,8 @@ static int run(const cli_command *cmd, int argc, char **argv)
     b.model_dir = a.pos[0];
     vitc_model_params mp = vitc_model_default_params();
     mp.precision = o.target.precision;
+    mp.image_height = o.image_h;
+    mp.image_width = o.image_w;
     double t0 = now_ms();
     if (cli_model_load(b.model_dir, &mp, &model) != VITC_OK) {
         rc = cli_fail(cmd);

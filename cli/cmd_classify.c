@@ -30,9 +30,7 @@ static const cli_option options[] = {
     [OPT_THREADS] = {"threads", 0, "N", "Worker threads, 0 = all cores (default 0)."},
     [OPT_DEVICE] = {"device", 0, "D", CLI_DEVICE_HELP},
     [OPT_PRECISION] = {"precision", 0, "P", CLI_PRECISION_HELP},
-    [OPT_IMAGE_SIZE] = {"image-size", 0, "S",
-                        "Run at S x S pixels: ViT and DINOv2 interpolate their position "
-                        "embeddings as transformers does; images are preprocessed to S."},
+    [OPT_IMAGE_SIZE] = {"image-size", 0, "H[xW]", CLI_IMAGE_SIZE_HELP},
 };
 
 static int run(const cli_command *cmd, int argc, char **argv);
@@ -41,7 +39,7 @@ const cli_command cli_cmd_classify = {
     .name = "classify",
     .summary = "Print the most probable labels of images (classifier checkpoints).",
     .synopsis = "MODEL IMAGE... [--top-k K] [--json] [--batch N] [--threads N]\n"
-                "                  [--device D] [--precision P]",
+                "                  [--device D] [--precision P] [--image-size H[xW]]",
     .description = "IMAGE may also be a directory of images (sorted by name) or a .npy of\n"
                    "pixel_values, as for 'vitc embed'. Labels come from config.json's id2label\n"
                    "(LABEL_i when unnamed); probabilities are the softmax of the logits.\n"
@@ -142,7 +140,8 @@ static int run(const cli_command *cmd, int argc, char **argv)
     vitc_model *model = NULL;
     cli_inputs in = {0};
     json_t *json = NULL;
-    long top_k = 5, batch = 8, threads = 0, image_size = 0;
+    long top_k = 5, batch = 8, threads = 0;
+    int image_h = 0, image_w = 0;
     cli_target target;
 
     if (a.n_pos < 1) {
@@ -159,14 +158,15 @@ static int run(const cli_command *cmd, int argc, char **argv)
          (rc = cli_parse_long(cmd, "batch", a.value[OPT_BATCH], 1, 4096, &batch)) != 0) ||
         (a.value[OPT_THREADS] &&
          (rc = cli_parse_long(cmd, "threads", a.value[OPT_THREADS], 0, 4096, &threads)) != 0) ||
-        (a.value[OPT_IMAGE_SIZE] && (rc = cli_parse_long(cmd, "image-size", a.value[OPT_IMAGE_SIZE],
-                                                         1, 65535, &image_size)) != 0) ||
+        (a.value[OPT_IMAGE_SIZE] &&
+         (rc = cli_parse_image_size(cmd, a.value[OPT_IMAGE_SIZE], &image_h, &image_w)) != 0) ||
         (rc = cli_target_parse(cmd, a.value[OPT_DEVICE], a.value[OPT_PRECISION], &target)) != 0) {
         goto done;
     }
     vitc_model_params mp = vitc_model_default_params();
     mp.precision = target.precision;
-    mp.image_size = (int)image_size;
+    mp.image_height = image_h;
+    mp.image_width = image_w;
     if (cli_model_load(a.pos[0], &mp, &model) != VITC_OK) {
         rc = cli_fail(cmd);
         goto done;

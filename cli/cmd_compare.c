@@ -39,7 +39,8 @@ enum {
     OPT_MAX_ABS,
     OPT_MAX_MEAN_REL,
     OPT_MIN_COSINE,
-    OPT_MIN_TOP1
+    OPT_MIN_TOP1,
+    OPT_IMAGE_SIZE
 };
 
 /* Random samples when no INPUT is given. */
@@ -68,6 +69,7 @@ static const cli_option options[] = {
     [OPT_MIN_TOP1] = {"min-top1", 0, "X",
                       "Fail if top1_match_rate < X (a fraction or a percentage; logits "
                       "needed)."},
+    [OPT_IMAGE_SIZE] = {"image-size", 0, "H[xW]", "Reference and target: " CLI_IMAGE_SIZE_HELP},
 };
 
 static int run(const cli_command *cmd, int argc, char **argv);
@@ -78,7 +80,7 @@ const cli_command cli_cmd_compare = {
     .synopsis = "MODEL [INPUT...] [--device D] [--precision P]\n"
                 "                    [--samples N] [--seed S] [--only LIST] [--json] [-o FILE]\n"
                 "                    [--max-abs X] [--max-mean-rel X] [--min-cosine X]\n"
-                "                    [--min-top1 X]",
+                "                    [--min-top1 X] [--image-size H[xW]]",
     .description =
         "Runs MODEL twice on the same inputs: the reference on the CPU in fp32, and the\n"
         "target on --device in --precision (defaults as for the other commands: cpu\n"
@@ -153,6 +155,7 @@ struct opts {
     const char *out;
     struct check checks[4];
     int n_checks;
+    int image_h, image_w; /* --image-size; 0 x 0: the model's own */
 };
 
 /* One compared output. */
@@ -248,7 +251,9 @@ static int parse_opts(const cli_command *cmd, const cli_args *a, struct opts *o)
          (rc = cli_parse_long(cmd, "batch", a->value[OPT_BATCH], 1, 4096, &o->batch))) ||
         (a->value[OPT_THREADS] &&
          (rc = cli_parse_long(cmd, "threads", a->value[OPT_THREADS], 0, 4096, &o->threads))) ||
-        (a->value[OPT_ONLY] && (rc = parse_only(cmd, a->value[OPT_ONLY], o->want)))) {
+        (a->value[OPT_ONLY] && (rc = parse_only(cmd, a->value[OPT_ONLY], o->want))) ||
+        (a->value[OPT_IMAGE_SIZE] &&
+         (rc = cli_parse_image_size(cmd, a->value[OPT_IMAGE_SIZE], &o->image_h, &o->image_w)))) {
         return rc;
     }
     o->only = a->value[OPT_ONLY] != NULL;
@@ -657,6 +662,8 @@ static int open_target(const cli_command *cmd, const struct opts *o, const char 
     if (o->target.precision != VITC_PRECISION_FP32) {
         vitc_model_params mp = vitc_model_default_params();
         mp.precision = o->target.precision;
+        mp.image_height = o->image_h;
+        mp.image_width = o->image_w;
         if (cli_model_load(model_arg, &mp, tgt_model) != VITC_OK) {
             cli_error(cmd, "target %s %s: %s", dev, prec, vitc_last_error());
             return CLI_EXIT_FAIL;
@@ -738,7 +745,10 @@ static int run(const cli_command *cmd, int argc, char **argv)
         goto done;
     }
     r.model_arg = a.pos[0];
-    if (cli_model_load(r.model_arg, NULL, &ref_model) != VITC_OK) {
+    vitc_model_params ref_params = vitc_model_default_params();
+    ref_params.image_height = o.image_h;
+    ref_params.image_width = o.image_w;
+    if (cli_model_load(r.model_arg, &ref_params, &ref_model) != VITC_OK) {
         rc = cli_fail(cmd);
         goto done;
     }

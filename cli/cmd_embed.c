@@ -38,7 +38,8 @@ enum {
     OPT_DEVICE,
     OPT_PRECISION,
     OPT_SHARD,
-    OPT_VERBOSE
+    OPT_VERBOSE,
+    OPT_IMAGE_SIZE
 };
 
 static const cli_option options[] = {
@@ -67,6 +68,7 @@ static const cli_option options[] = {
                    "Embed only the K-th (1..N) of N contiguous slices of the inputs."},
     [OPT_VERBOSE] = {"verbose", 0, NULL,
                      "Name each file a directory holds that is not an image vitc reads."},
+    [OPT_IMAGE_SIZE] = {"image-size", 0, "H[xW]", CLI_IMAGE_SIZE_HELP},
 };
 
 static int run(const cli_command *cmd, int argc, char **argv);
@@ -317,7 +319,8 @@ static size_t row_shape(const vitc_model_info *info, vitc_output which, size_t s
     switch (which) {
     case VITC_OUTPUT_PIXEL_VALUES:
         shape[0] = (size_t)info->num_channels;
-        shape[1] = shape[2] = (size_t)info->image_size;
+        shape[1] = (size_t)info->image_height;
+        shape[2] = (size_t)info->image_width;
         return 3;
     case VITC_OUTPUT_LAST_HIDDEN_STATE:
         shape[0] = (size_t)info->n_tokens;
@@ -448,13 +451,15 @@ static int embed_all(const struct job *job, const cli_inputs *in, vitc_array_wri
     return rc;
 }
 
-/* Opens the MODEL argument (a model directory) in the chosen precision. The one place
- * MODEL becomes a model. */
-static int open_model(const cli_command *cmd, const char *arg, vitc_precision precision,
-                      vitc_model **out)
+/* Opens the MODEL argument (a model directory) in the chosen precision, at an input
+ * size of height x width (0 x 0: the model's own). The one place MODEL becomes a model. */
+static int open_model(const cli_command *cmd, const char *arg, vitc_precision precision, int height,
+                      int width, vitc_model **out)
 {
     vitc_model_params mp = vitc_model_default_params();
     mp.precision = precision;
+    mp.image_height = height;
+    mp.image_width = width;
     return cli_model_load(arg, &mp, out) == VITC_OK ? 0 : cli_fail(cmd);
 }
 
@@ -559,6 +564,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
     };
     job.skip_errors = opts.skip_errors;
     job.quiet = a.value[OPT_QUIET] != NULL;
+    int image_h = 0, image_w = 0;
 
     if (a.n_pos < 1) {
         rc = cli_usage_error(cmd, "missing MODEL");
@@ -607,11 +613,13 @@ static int run(const cli_command *cmd, int argc, char **argv)
         (rc = cli_target_parse(cmd, a.value[OPT_DEVICE], a.value[OPT_PRECISION], &job.target)) !=
             0 ||
         (a.value[OPT_SHARD] && (rc = parse_shard(cmd, a.value[OPT_SHARD], &job.shard)) != 0) ||
+        (a.value[OPT_IMAGE_SIZE] &&
+         (rc = cli_parse_image_size(cmd, a.value[OPT_IMAGE_SIZE], &image_h, &image_w)) != 0) ||
         (rc = check_output_path(cmd, job.out)) != 0) {
         goto done;
     }
     job.model_arg = a.pos[0];
-    if ((rc = open_model(cmd, a.pos[0], job.target.precision, &model)) != 0) {
+    if ((rc = open_model(cmd, a.pos[0], job.target.precision, image_h, image_w, &model)) != 0) {
         goto done;
     }
     job.model = model;

@@ -16,10 +16,12 @@
 #include "json_put.h"
 #include "model_arg.h"
 
-enum { OPT_JSON };
+enum { OPT_JSON, OPT_IMAGE_SIZE };
 
 static const cli_option options[] = {
     [OPT_JSON] = {"json", 0, NULL, "Print a JSON object instead of text."},
+    [OPT_IMAGE_SIZE] = {"image-size", 0, "H[xW]",
+                        "Show the model as loaded for H x W inputs (see 'vitc embed --help')."},
 };
 
 static int run(const cli_command *cmd, int argc, char **argv);
@@ -27,10 +29,12 @@ static int run(const cli_command *cmd, int argc, char **argv);
 const cli_command cli_cmd_info = {
     .name = "info",
     .summary = "Show a model's architecture, sizes, heads and preprocessing.",
-    .synopsis = "MODEL [--json]",
+    .synopsis = "MODEL [--json] [--image-size H[xW]]",
     .description = "MODEL is a directory in Hugging Face layout (config.json, model.safetensors,\n"
                    "preprocessor_config.json). The summary names each value after its config.json\n"
-                   "or preprocessor_config.json key; tokens = 1 + (image_size / patch_size)^2.",
+                   "or preprocessor_config.json key; input is the pixel_values the model takes,\n"
+                   "height x width (image_size is its side when square, else 0); tokens =\n"
+                   "prefix tokens + (height / patch_size) * (width / patch_size).",
     .options = options,
     .n_options = (int)(sizeof options / sizeof options[0]),
     .run = run,
@@ -77,7 +81,8 @@ static const char *grouped(uint64_t v, char *buf, size_t n)
 static void print_text(const char *dir, const vitc_model *model, const vitc_model_info *m)
 {
     const vitc_preprocess_params *p = &m->preprocess;
-    int grid = m->patch_size > 0 ? m->image_size / m->patch_size : 0;
+    int gh = m->patch_size > 0 ? m->image_height / m->patch_size : 0;
+    int gw = m->patch_size > 0 ? m->image_width / m->patch_size : 0;
     char buf[32];
     print_row("model", "%s", dir);
     print_row("architecture", "%s", m->architecture);
@@ -86,10 +91,11 @@ static void print_text(const char *dir, const vitc_model *model, const vitc_mode
     print_row("num_attention_heads", "%d", m->num_attention_heads);
     print_row("intermediate_size", "%d", m->intermediate_size);
     print_row("image_size", "%d", m->image_size);
+    print_row("input", "%dx%d (height x width)", m->image_height, m->image_width);
     print_row("patch_size", "%d", m->patch_size);
     print_row("num_channels", "%d", m->num_channels);
     print_row("family", "%s", m->family ? m->family : "vit");
-    print_row("tokens", "%d (%d + %dx%d patches)", m->n_tokens, m->n_prefix_tokens, grid, grid);
+    print_row("tokens", "%d (%d + %dx%d patches)", m->n_tokens, m->n_prefix_tokens, gh, gw);
     print_row("hidden_act", "%s", m->hidden_act);
     print_row("layer_norm_eps", "%g", m->layer_norm_eps);
     print_row("qkv_bias", "%s", m->qkv_bias ? "true" : "false");
@@ -192,6 +198,8 @@ static json_t *to_json(const char *dir, const vitc_model *model, const vitc_mode
     cli_json_put(o, "num_attention_heads", json_integer(m->num_attention_heads), &ok);
     cli_json_put(o, "intermediate_size", json_integer(m->intermediate_size), &ok);
     cli_json_put(o, "image_size", json_integer(m->image_size), &ok);
+    cli_json_put(o, "image_height", json_integer(m->image_height), &ok);
+    cli_json_put(o, "image_width", json_integer(m->image_width), &ok);
     cli_json_put(o, "patch_size", json_integer(m->patch_size), &ok);
     cli_json_put(o, "num_channels", json_integer(m->num_channels), &ok);
     cli_json_put(o, "tokens", json_integer(m->n_tokens), &ok);
@@ -228,7 +236,12 @@ static int run(const cli_command *cmd, int argc, char **argv)
                           : cli_usage_error(cmd, "expected one MODEL, got %d arguments", a.n_pos);
         goto done;
     }
-    if (cli_model_load(a.pos[0], NULL, &model) != VITC_OK) {
+    vitc_model_params mp = vitc_model_default_params();
+    if (a.value[OPT_IMAGE_SIZE] && (rc = cli_parse_image_size(cmd, a.value[OPT_IMAGE_SIZE],
+                                                              &mp.image_height, &mp.image_width))) {
+        goto done;
+    }
+    if (cli_model_load(a.pos[0], &mp, &model) != VITC_OK) {
         rc = cli_fail(cmd);
         goto done;
     }

@@ -286,7 +286,7 @@ static int expand_dir(struct builder *b, const char *dir)
 
 /* ---- .npy ---- */
 
-/* Loads a pixel_values .npy and appends one input per [C,S,S] row. */
+/* Loads a pixel_values .npy and appends one input per [C,H,W] row. */
 static int expand_npy(struct builder *b, const char *path)
 {
     cli_inputs *in = &b->in;
@@ -295,7 +295,8 @@ static int expand_npy(struct builder *b, const char *path)
     if (vitc_npy_load(path, &t) != VITC_OK) {
         return unusable(b, path, vitc_last_error());
     }
-    size_t c = (size_t)b->info->num_channels, s = (size_t)b->info->image_size;
+    size_t c = (size_t)b->info->num_channels, h = (size_t)b->info->image_height;
+    size_t w = (size_t)b->info->image_width;
     int batched = t->ndim == 4;
     const size_t *dims = t->shape + (batched ? 1 : 0);
     if (t->dtype != VITC_DTYPE_F32) {
@@ -303,7 +304,7 @@ static int expand_npy(struct builder *b, const char *path)
         snprintf(msg, sizeof msg, "%s: pixel_values must be float32, this file is uint8", path);
         return unusable(b, path, msg);
     }
-    if ((t->ndim != 3 && t->ndim != 4) || dims[0] != c || dims[1] != s || dims[2] != s ||
+    if ((t->ndim != 3 && t->ndim != 4) || dims[0] != c || dims[1] != h || dims[2] != w ||
         (batched && t->shape[0] == 0)) {
         char shape[VITC_TENSOR_MAX_DIMS * 24] = ""; /* 20 digits and ", " per axis */
         size_t k = 0;
@@ -314,7 +315,7 @@ static int expand_npy(struct builder *b, const char *path)
         snprintf(msg, sizeof msg,
                  "%s: shape [%s] is not pixel_values [%zu,%zu,%zu] or [N,%zu,%zu,%zu] for "
                  "this model",
-                 path, shape, c, s, s, c, s, s);
+                 path, shape, c, h, w, c, h, w);
         return unusable(b, path, msg);
     }
     vitc_tensor **grown = realloc(in->tensors, (in->n_tensors + 1) * sizeof *grown);
@@ -352,18 +353,19 @@ static int check_image_path(const cli_command *cmd, const vitc_model_info *info)
     }
     int w = 0, h = 0;
     if (vitc_preprocess_fixed_size(pp, &w, &h) &&
-        (h != info->image_size || w != info->image_size)) {
+        (h != info->image_height || w != info->image_width)) {
         cli_error(cmd,
-                  "preprocessor_config.json %s %dx%d but the model's image_size is "
-                  "%d",
-                  pp->do_center_crop ? "crops to" : "resizes to", w, h, info->image_size);
+                  "preprocessor_config.json %s %dx%d (width x height) but the model takes "
+                  "%dx%d",
+                  pp->do_center_crop ? "crops to" : "resizes to", w, h, info->image_width,
+                  info->image_height);
         return CLI_EXIT_FAIL;
     }
     if (pp->do_resize && pp->shortest_edge > 0 && !pp->do_center_crop) {
         cli_error(cmd,
                   "preprocessor_config.json resizes by the shortest edge without a center "
-                  "crop: images would not all be %dx%d",
-                  info->image_size, info->image_size);
+                  "crop: images would not all be %dx%d (width x height)",
+                  info->image_width, info->image_height);
         return CLI_EXIT_FAIL;
     }
     return 0;
@@ -488,11 +490,11 @@ int cli_input_pixels_msg(const cli_input *in, const vitc_model *model, float *ds
         return -1;
     }
     if (!info->preprocess.do_resize && !info->preprocess.do_center_crop &&
-        (img->width != info->image_size || img->height != info->image_size)) {
+        (img->width != info->image_width || img->height != info->image_height)) {
         snprintf(msg, msg_size,
-                 "%s: image is %dx%d; the model takes %dx%d and its preprocessor_config.json "
-                 "has do_resize false",
-                 in->path, img->width, img->height, info->image_size, info->image_size);
+                 "%s: image is %dx%d; the model takes %dx%d (width x height) and its "
+                 "preprocessor_config.json has do_resize false",
+                 in->path, img->width, img->height, info->image_width, info->image_height);
         vitc_image_free(img);
         return -1;
     }

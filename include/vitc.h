@@ -213,14 +213,38 @@ typedef enum vitc_precision {
  * FP16 and TF32 are for a CUDA ctx; a CPU ctx refuses them. */
 typedef struct vitc_model_params {
     vitc_precision precision; /* default FP32 */
-    /* Input side in pixels, 0 for the checkpoint's own (config.json's
-     * image_size; for DINOv2 its processor's crop). Another size resizes the
-     * position embeddings as transformers 4.40.2's interpolate_pos_encoding
-     * does (ViT and DINOv2; DeiT, CLIP and SigLIP have none and refuse it)
-     * and sets the processor's output to that size. A multiple of
-     * patch_size. */
+    /* Input side in pixels for a square input, 0 for the checkpoint's own
+     * (config.json's image_size; for DINOv2 its processor's output). Another
+     * size resizes the position embeddings as transformers 4.40.2's
+     * interpolate_pos_encoding does (ViT and DINOv2; DeiT, CLIP and SigLIP
+     * have none and refuse it) and sets the processor to make that size
+     * (see image_height). Ignored when image_height / image_width are set. */
     int image_size;
+    /* Appended: the input as image_height x image_width pixels, square or
+     * not (both 0, or both 1..65535). As transformers does, the patch grid is
+     * floor(height / patch_size) x floor(width / patch_size): remainder
+     * pixels at the bottom and right are ignored. The table is kept as it is
+     * when the grid has the table's number of patches and the input is
+     * square; otherwise it is resized bicubically (align_corners=False) with
+     * the scale factor ((gh + 0.1) / N, (gw + 0.1) / N) of an N x N table,
+     * as interpolate_pos_encoding does. The processor then makes that
+     * size: a plain one resizes to exactly height x width (size =
+     * {"height": H, "width": W}); a cropping one (CLIP, BitImageProcessor,
+     * DeiT) resizes its short side to max(H, W) (size = {"shortest_edge":
+     * max(H, W)}) and crops H x W from the centre (crop_size), so nothing
+     * is stretched. The processor's own output size leaves it as published.
+     * Refused (VITC_ERR_UNSUPPORTED,
+     * naming the size and the limit): a grid of no patch, more than
+     * VITC_MAX_INPUT_TOKENS tokens or VITC_MAX_INPUT_PIXELS pixels. */
+    int image_height, image_width;
 } vitc_model_params;
+
+/* The largest inputs vitc_model_params may ask for: far above any
+ * published resolution (DINOv2 at 518 px: 1,370 tokens), low enough that a
+ * typo fails at load and not in an hours-long attention or a giant
+ * allocation. Tokens count the prefix (CLS ...) too. */
+#define VITC_MAX_INPUT_TOKENS 16384u
+#define VITC_MAX_INPUT_PIXELS 16777216u /* 4096 x 4096 */
 
 VITC_API vitc_model_params vitc_model_default_params(void);
 
@@ -231,10 +255,11 @@ typedef struct vitc_model_info {
     int    num_hidden_layers;
     int    num_attention_heads;
     int    intermediate_size;
-    int    image_size;
+    int    image_size;            /* input side when square, else 0       */
     int    patch_size;
     int    num_channels;
-    int    n_tokens;              /* n_prefix_tokens + (image_size / patch_size)^2 */
+    int    n_tokens;              /* n_prefix_tokens + (image_height /
+                                     patch_size) * (image_width / patch_size) */
     double layer_norm_eps;
     bool   qkv_bias;
     const char *hidden_act;       /* "gelu", "gelu_new", "relu", ...        */
@@ -255,6 +280,8 @@ typedef struct vitc_model_info {
     int    default_output;        /* (vitc_output) what `vitc embed` writes:
                                      image_embeds (CLIP), pooler_output, or
                                      cls                                     */
+    /* Appended: the input vitc_forward takes, in pixels (square or not). */
+    int    image_height, image_width;
 } vitc_model_info;
 
 /* Loads a model directory in Hugging Face layout: config.json,
@@ -317,7 +344,7 @@ VITC_API vitc_status vitc_ctx_new(const vitc_model *model, const vitc_ctx_params
 VITC_API void vitc_ctx_free(vitc_ctx *ctx);
 
 typedef enum vitc_output {
-    VITC_OUTPUT_PIXEL_VALUES = 0, /* [N, C, S, S] the input                 */
+    VITC_OUTPUT_PIXEL_VALUES = 0, /* [N, C, H, W] the input                 */
     VITC_OUTPUT_LAST_HIDDEN_STATE, /* [N, T, D] after the final LayerNorm    */
     VITC_OUTPUT_POOLER,           /* [N, D] pooler_output: tanh(dense(cls)) for
                                      ViT pooler models, post_layernorm(cls)
@@ -333,7 +360,8 @@ typedef enum vitc_output {
 VITC_API size_t vitc_output_size(const vitc_model *model, vitc_output which);
 
 /* Runs the forward pass on n_images images.
- * pixel_values: float32 [n_images, num_channels, image_size, image_size].
+ * pixel_values: float32 [n_images, num_channels, image_height, image_width]
+ * (vitc_model_info's).
  * 1 <= n_images <= the ctx's max_batch. Results stay in the ctx until the
  * next vitc_forward. */
 VITC_API vitc_status vitc_forward(vitc_ctx *ctx, const float *pixel_values, size_t n_images);

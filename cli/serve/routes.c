@@ -163,7 +163,7 @@ static void model_meta(serve_req *r)
     json_array_append_new(inputs, tensor_meta("images", "BYTES", json_pack("[i]", -1)));
     json_array_append_new(inputs, tensor_meta("pixel_values", "FP32",
                                               json_pack("[i,i,i,i]", -1, info->num_channels,
-                                                        info->image_size, info->image_size)));
+                                                        info->image_height, info->image_width)));
     for (int k = 0; k < SERVE_N_KINDS; k++) {
         if (!m->out_size[k]) {
             continue;
@@ -171,8 +171,8 @@ static void model_meta(serve_req *r)
         json_t *shape = json_pack("[i]", -1);
         if (k == VITC_OUTPUT_PIXEL_VALUES) {
             json_array_append_new(shape, json_integer(info->num_channels));
-            json_array_append_new(shape, json_integer(info->image_size));
-            json_array_append_new(shape, json_integer(info->image_size));
+            json_array_append_new(shape, json_integer(info->image_height));
+            json_array_append_new(shape, json_integer(info->image_width));
         } else if (k == VITC_OUTPUT_LAST_HIDDEN_STATE) {
             json_array_append_new(shape, json_integer(info->n_tokens));
             json_array_append_new(shape, json_integer(info->hidden_size));
@@ -377,7 +377,8 @@ static int parse_infer(serve_req *r, struct MHD_Connection *conn)
         set_errorf(r, 400,
                    "expected one input, 'images' (BYTES [N]) or 'pixel_values' (FP32 "
                    "[N,%d,%d,%d]), got %zu",
-                   m->info->num_channels, m->info->image_size, m->info->image_size, r->v2.n_inputs);
+                   m->info->num_channels, m->info->image_height, m->info->image_width,
+                   r->v2.n_inputs);
         return -1;
     }
     const serve_input *in = &r->v2.inputs[0];
@@ -398,9 +399,10 @@ static int parse_infer(serve_req *r, struct MHD_Connection *conn)
     } else {
         const vitc_model_info *info = m->info;
         if (in->ndim != 4 || in->shape[1] != info->num_channels ||
-            in->shape[2] != info->image_size || in->shape[3] != info->image_size) {
+            in->shape[2] != info->image_height || in->shape[3] != info->image_width) {
             set_errorf(r, 400, "input '%s': FP32 shape must be [N,%d,%d,%d] for model '%s'",
-                       in->name, info->num_channels, info->image_size, info->image_size, m->name);
+                       in->name, info->num_channels, info->image_height, info->image_width,
+                       m->name);
             return -1;
         }
         r->n = (size_t)in->shape[0];
@@ -619,8 +621,8 @@ static void encode_infer(serve_req *r)
         o->shape[o->ndim++] = (int64_t)r->n;
         if (k == VITC_OUTPUT_PIXEL_VALUES) {
             o->shape[o->ndim++] = m->info->num_channels;
-            o->shape[o->ndim++] = m->info->image_size;
-            o->shape[o->ndim++] = m->info->image_size;
+            o->shape[o->ndim++] = m->info->image_height;
+            o->shape[o->ndim++] = m->info->image_width;
         } else if (k == VITC_OUTPUT_LAST_HIDDEN_STATE) {
             o->shape[o->ndim++] = m->info->n_tokens;
             o->shape[o->ndim++] = m->info->hidden_size;
@@ -660,8 +662,8 @@ static void encode_embed(serve_req *r)
     size_t shape[4] = {r->n}, ndim = 1;
     if (k == VITC_OUTPUT_PIXEL_VALUES) {
         shape[ndim++] = (size_t)m->info->num_channels;
-        shape[ndim++] = (size_t)m->info->image_size;
-        shape[ndim++] = (size_t)m->info->image_size;
+        shape[ndim++] = (size_t)m->info->image_height;
+        shape[ndim++] = (size_t)m->info->image_width;
     } else if (k == VITC_OUTPUT_LAST_HIDDEN_STATE) {
         shape[ndim++] = (size_t)m->info->n_tokens;
         shape[ndim++] = (size_t)m->info->hidden_size;

@@ -178,6 +178,51 @@ def test_family_images_are_cropped():
         np.testing.assert_array_equal(pv[0], want)
 
 
+VIT_INTERPOLATE = os.path.join(FAMILY, "vit-interpolate")
+
+
+@pytest.mark.parametrize("size,arg", [((48, 48), 48), ((24, 56), (24, 56)),
+                                      ((24, 56), [24, 56])])
+def test_image_size_matches_transformers(size, arg):
+    """image_size: S or (height, width); ViT's interpolate_pos_encoding as transformers
+    4.40.2 runs it, images resized to that size by the processor, bit for bit."""
+    name = "%dx%d" % size
+    pv = fixture(VIT_INTERPOLATE, "inputs.%s.pixel_values" % name)
+    with vitc.Model(VIT_INTERPOLATE, image_size=arg) as m:
+        info = m.info
+        assert (info["image_height"], info["image_width"]) == size
+        assert info["image_size"] == (size[0] if size[0] == size[1] else 0)
+        assert info["n_tokens"] == (size[0] // 8) * (size[1] // 8) + 1
+        assert info["preprocess"]["size"] == {"height": size[0], "width": size[1]}
+        got = m.preprocess([os.path.join(IMAGES, "photo_progressive.jpg"),
+                            os.path.join(IMAGES, "exif_orient6.jpg")])
+        np.testing.assert_array_equal(got, pv[:2])
+        for out in ("last_hidden_state", "pooler_output"):
+            want = fixture(VIT_INTERPOLATE, "expected.%s.%s" % (name, out))
+            got = m.embed(pv, output=out)
+            assert got.shape == want.shape, out
+            np.testing.assert_allclose(got, want, rtol=0, atol=TOL, err_msg=out)
+        with pytest.raises(vitc.InvalidArgumentError):
+            m.embed(fixture(VIT_INTERPOLATE, "inputs.%s.pixel_values" %
+                            ("24x56" if size == (48, 48) else "48x48")))
+
+
+@pytest.mark.parametrize("arg", [-1, 65536, (24,), (24, 56, 8), (0, 56), (24, 65536), "48",
+                                 True, (24.0, 56), None])
+def test_image_size_bad_values(arg):
+    with pytest.raises(vitc.InvalidArgumentError, match="image_size"):
+        vitc.Model(VIT_INTERPOLATE, image_size=arg)
+
+
+def test_image_size_refusals():
+    with pytest.raises(vitc.UnsupportedError, match="over the limit of 16384 tokens"):
+        vitc.Model(VIT_INTERPOLATE, image_size=(8192, 4096))
+    with pytest.raises(vitc.UnsupportedError, match="smaller than one 8x8 patch"):
+        vitc.Model(VIT_INTERPOLATE, image_size=(7, 56))
+    with pytest.raises(vitc.UnsupportedError, match="no position-embedding interpolation"):
+        vitc.Model(os.path.join(FAMILY, "clip"), image_size=(40, 48))
+
+
 def test_default_output_is_pooler_or_cls(in21k, classifier):
     pv = fixture(IN21K, "inputs.pixel_values")
     np.testing.assert_array_equal(in21k.embed(pv), in21k.embed(pv, "pooler_output"))

@@ -104,7 +104,8 @@ class Image(ctypes.Structure):
 
 
 class ModelParams(ctypes.Structure):
-    _fields_ = [("precision", c_int), ("image_size", c_int)]
+    _fields_ = [("precision", c_int), ("image_size", c_int), ("image_height", c_int),
+                ("image_width", c_int)]
 
 
 class ModelInfo(ctypes.Structure):
@@ -131,6 +132,8 @@ class ModelInfo(ctypes.Structure):
         ("n_prefix_tokens", c_int),
         ("projection_dim", c_int),
         ("default_output", c_int),
+        ("image_height", c_int),
+        ("image_width", c_int),
     ]
 
 

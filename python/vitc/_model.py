@@ -213,6 +213,18 @@ def _int_arg(name, value, lo, hi):
     return int(value)
 
 
+def _image_size_arg(value):
+    """(height, width) of the image_size argument: 0 (the checkpoint's own:
+    (0, 0)), a side S (S x S) or a pair (H, W), each side in 1..65535."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return tuple(_int_arg("image_size", v, 1, 65535) for v in value)
+    if isinstance(value, (tuple, list)):
+        raise InvalidArgumentError("image_size: expected S or (height, width), not %r"
+                                   % (value,))
+    side = _int_arg("image_size", value, 0, 65535)
+    return side, side
+
+
 class Model:
     """A ViT checkpoint loaded by libvitc, with one inference context.
 
@@ -224,9 +236,12 @@ class Model:
     "fp16", "tf32" or "int8" (what the library supports); threads: 0 for
     $VITC_NUM_THREADS or all cores; max_batch: images per forward pass;
     workers: threads decoding and preprocessing the images of a batch, 0 for
-    one per available core, 1 for none. image_size: another input side for
-    ViT and DINOv2 (position embeddings interpolated as transformers does,
-    images preprocessed to it); 0 for the checkpoint's own.
+    one per available core, 1 for none. image_size: another input size for
+    ViT and DINOv2, a side S or (height, width): position embeddings
+    interpolated as transformers' interpolate_pos_encoding does, the patch
+    grid floored, images resized to that size (a cropping processor
+    resizes the short side to the larger side asked, then crops it); 0 for
+    the checkpoint's own.
 
     The model is safe to share between threads (calls into the context are
     serialised); for parallel inference make one Model per thread."""
@@ -243,6 +258,7 @@ class Model:
         backend, device_index = _backend(device)
         threads = _int_arg("threads", threads, 0, 4096)
         max_batch = _int_arg("max_batch", max_batch, 1, 4096)
+        image_height, image_width = _image_size_arg(image_size)
         workers = _int_arg("workers", workers, 0, 4096) or (
             len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
             os.cpu_count() or 1)
@@ -250,7 +266,7 @@ class Model:
 
         mp = _lib.lib.vitc_model_default_params()
         mp.precision = _lib.PRECISIONS[precision]
-        mp.image_size = int(image_size)
+        mp.image_height, mp.image_width = image_height, image_width
         handle = ctypes.c_void_p()
         _lib.check(_lib.lib.vitc_model_load(_lib.fspath_bytes(self.path), ctypes.byref(mp),
                                             ctypes.byref(handle)))
@@ -278,6 +294,8 @@ class Model:
             "num_attention_heads": info.num_attention_heads,
             "intermediate_size": info.intermediate_size,
             "image_size": info.image_size,
+            "image_height": info.image_height,
+            "image_width": info.image_width,
             "patch_size": info.patch_size,
             "num_channels": info.num_channels,
             "n_tokens": info.n_tokens,
@@ -367,25 +385,25 @@ class Model:
     # ---- inference ----
 
     def _pixel_shape(self):
-        s = self._info["image_size"]
-        return (self._info["num_channels"], s, s)
+        return (self._info["num_channels"], self._info["image_height"],
+                self._info["image_width"])
 
     def _check_image_config(self, items):
         """Images are preprocessed to preprocessor_config.json's size, which must
         be the model's (as `vitc embed` checks)."""
-        p, s = self._params, self._info["image_size"]
+        p, mh, mw = self._params, self._info["image_height"], self._info["image_width"]
         w, h = ctypes.c_int(0), ctypes.c_int(0)
         fixed = _lib.lib.vitc_preprocess_fixed_size(ctypes.byref(p), ctypes.byref(w),
                                                     ctypes.byref(h))
-        if fixed and (h.value != s or w.value != s) and \
+        if fixed and (h.value != mh or w.value != mw) and \
                 any(it.kind != "pixels" for it in items):
             raise InvalidArgumentError(
-                "%s: preprocessor_config.json %s %dx%d but the model's image_size is %d"
-                % (self.path, "crops to" if p.do_center_crop else "resizes to", w.value, h.value,
-                   s))
+                "%s: preprocessor_config.json %s %dx%d (width x height) but the model takes "
+                "%dx%d" % (self.path, "crops to" if p.do_center_crop else "resizes to", w.value,
+                           h.value, mw, mh))
 
     def preprocess(self, images, recursive=False):
-        """float32 [N, C, S, S] pixel_values for images, with this model's
+        """float32 [N, C, H, W] pixel_values for images, with this model's
         preprocessor_config.json: bit for bit what ViTImageProcessor gives.
         recursive: directories contribute their subdirectories' images too."""
         self._check_open()

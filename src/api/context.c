@@ -113,13 +113,14 @@ vitc_status vitc_ctx_new(const vitc_model *model, const vitc_ctx_params *params,
         return s;
     }
     const struct vitc_config *c = &model->cfg;
-    if (c->image_size <= 0 || c->patch_size <= 0 || c->hidden_size <= 0 ||
+    if (c->image_height <= 0 || c->image_width <= 0 || c->patch_size <= 0 || c->hidden_size <= 0 ||
         c->num_attention_heads <= 0) {
         return vitc_error(VITC_ERR_INVALID_ARG, "%s: model dimensions are inconsistent",
                           model->dir ? model->dir : "model");
     }
-    size_t grid = (size_t)(c->image_size / c->patch_size);
-    size_t n_tokens = grid * grid + (size_t)model->arch.n_prefix;
+    size_t n_tokens =
+        (size_t)(c->image_height / c->patch_size) * (size_t)(c->image_width / c->patch_size) +
+        (size_t)model->arch.n_prefix;
     size_t head_dim = (size_t)(c->hidden_size / c->num_attention_heads);
 
     ctx = vitc_mem_calloc(1, sizeof *ctx);
@@ -210,16 +211,16 @@ size_t vitc_output_size(const vitc_model *model, vitc_output which)
         return 0;
     }
     const struct vitc_config *c = &model->cfg;
-    if (c->patch_size <= 0 || c->image_size <= 0 || c->hidden_size <= 0) {
+    if (c->patch_size <= 0 || c->image_height <= 0 || c->image_width <= 0 || c->hidden_size <= 0) {
         return 0;
     }
-    size_t S = (size_t)c->image_size, D = (size_t)c->hidden_size;
-    size_t grid = S / (size_t)c->patch_size;
+    size_t Hp = (size_t)c->image_height, Wp = (size_t)c->image_width, D = (size_t)c->hidden_size;
+    size_t Np = (Hp / (size_t)c->patch_size) * (Wp / (size_t)c->patch_size);
     switch (which) {
     case VITC_OUTPUT_PIXEL_VALUES:
-        return (size_t)c->num_channels * S * S;
+        return (size_t)c->num_channels * Hp * Wp;
     case VITC_OUTPUT_LAST_HIDDEN_STATE:
-        return (grid * grid + (size_t)model->arch.n_prefix) * D;
+        return (Np + (size_t)model->arch.n_prefix) * D;
     case VITC_OUTPUT_POOLER:
         return model->arch.pool != VITC_POOL_NONE ? D : 0;
     case VITC_OUTPUT_IMAGE_EMBEDS:

@@ -32,6 +32,13 @@ vitc_status vitc_model_load(const char *dir, const vitc_model_params *params, vi
         return vitc_error(VITC_ERR_INVALID_ARG, "vitc_model_load: image_size %d is not in 0..65535",
                           p.image_size);
     }
+    if (p.image_height < 0 || p.image_height > 65535 || p.image_width < 0 ||
+        p.image_width > 65535 || (p.image_height == 0) != (p.image_width == 0)) {
+        return vitc_error(VITC_ERR_INVALID_ARG,
+                          "vitc_model_load: image_height x image_width %dx%d: both must be 0, or "
+                          "both in 1..65535",
+                          p.image_height, p.image_width);
+    }
     if ((s = vitc_model_read(dir, &p, &m)) != VITC_OK) {
         return s;
     }

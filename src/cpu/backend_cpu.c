@@ -473,23 +473,23 @@ static vitc_status cpu_attention(struct vitc_be *be, const float *qkv, float *ou
 /* ---- embeddings and gathers ---- */
 
 struct unfold_job {
-    const float *pixels; /* (n, C, S, S)           */
-    float *patches;      /* (n * (S/P)^2, C*P*P)   */
-    size_t C, S, P;
+    const float *pixels; /* (n, C, H, W)                */
+    float *patches;      /* (n * (H/P)*(W/P), C*P*P)    */
+    size_t C, H, W, P;
 };
 
 static void unfold_task(void *arg, size_t img, int ith)
 {
     const struct unfold_job *j = arg;
-    size_t G = j->S / j->P;
-    vitc_kernels_patch_unfold(j->pixels + img * j->C * j->S * j->S, 1, j->C, j->S, j->P,
-                              j->patches + img * G * G * j->C * j->P * j->P);
+    size_t Np = (j->H / j->P) * (j->W / j->P);
+    vitc_kernels_patch_unfold(j->pixels + img * j->C * j->H * j->W, 1, j->C, j->H, j->W, j->P,
+                              j->patches + img * Np * j->C * j->P * j->P);
 }
 
 static vitc_status cpu_patch_unfold(struct vitc_be *be, const float *pixels, size_t n, size_t C,
-                                    size_t S, size_t P, float *patches)
+                                    size_t H, size_t W, size_t P, float *patches)
 {
-    struct unfold_job j = {.pixels = pixels, .patches = patches, .C = C, .S = S, .P = P};
+    struct unfold_job j = {.pixels = pixels, .patches = patches, .C = C, .H = H, .W = W, .P = P};
     vitc_threadpool_parallel_for(cpu(be)->pool, n, unfold_task, &j);
     return VITC_OK;
 }

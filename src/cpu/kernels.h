@@ -33,11 +33,12 @@ void vitc_kernels_pack_linear(const float *restrict W, size_t N, size_t K, float
 /* ---- data movement (layout only, no arithmetic) ---- */
 
 /* Cuts images into non-overlapping P x P patches, the conv-as-linear input:
- * px: (n, C, S, S); out: (n * (S/P)^2, C*P*P) with row = image * (S/P)^2 +
- * py * (S/P) + px (row-major patch grid), column = (c*P + ky)*P + kx,
- * matching the conv weight (hidden, C, P, P) flattened. S % P == 0. */
-void vitc_kernels_patch_unfold(const float *restrict px, size_t n, size_t C, size_t S, size_t P,
-                               float *restrict out);
+ * px: (n, C, H, W); out: (n * gh*gw, C*P*P) with gh = H/P, gw = W/P
+ * (floored: the stride-P conv never reads the remainder), row = image *
+ * gh*gw + py * gw + px (row-major patch grid), column = (c*P + ky)*P + kx,
+ * matching the conv weight (hidden, C, P, P) flattened. */
+void vitc_kernels_patch_unfold(const float *restrict px, size_t n, size_t C, size_t H, size_t W,
+                               size_t P, float *restrict out);
 
 /* Builds the token sequence of n images: x[i*T + 0] = cls + pos[0] and
  * x[i*T + 1 + p] = patch_emb[i*Np + p] + pos[1 + p], T = Np + 1.

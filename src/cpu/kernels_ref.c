@@ -43,17 +43,17 @@ void vitc_kernels_pack_linear(const float *restrict W, size_t N, size_t K, float
     }
 }
 
-void vitc_kernels_patch_unfold(const float *restrict px, size_t n, size_t C, size_t S, size_t P,
-                               float *restrict out)
+void vitc_kernels_patch_unfold(const float *restrict px, size_t n, size_t C, size_t H, size_t W,
+                               size_t P, float *restrict out)
 {
-    size_t G = S / P, Np = G * G, cols = C * P * P;
+    size_t gh = H / P, gw = W / P, Np = gh * gw, cols = C * P * P;
     for (size_t img = 0; img < n; img++) {
-        for (size_t gy = 0; gy < G; gy++) {
-            for (size_t gx = 0; gx < G; gx++) {
-                float *row = out + (img * Np + gy * G + gx) * cols;
+        for (size_t gy = 0; gy < gh; gy++) {
+            for (size_t gx = 0; gx < gw; gx++) {
+                float *row = out + (img * Np + gy * gw + gx) * cols;
                 for (size_t c = 0; c < C; c++) {
                     for (size_t ky = 0; ky < P; ky++) {
-                        const float *src = px + ((img * C + c) * S + gy * P + ky) * S + gx * P;
+                        const float *src = px + ((img * C + c) * H + gy * P + ky) * W + gx * P;
                         memcpy(row + (c * P + ky) * P, src, P * sizeof *src);
                     }
                 }

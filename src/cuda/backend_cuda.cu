@@ -477,11 +477,11 @@ static vitc_status cuda_attention(struct vitc_be *be, const float *qkv, float *o
 }
 
 static vitc_status cuda_patch_unfold(struct vitc_be *be, const float *pixels, size_t n, size_t C,
-                                     size_t S, size_t P, float *patches)
+                                     size_t H, size_t W, size_t P, float *patches)
 {
     struct cuda_backend *b = cu(be);
     if (enqueue(b)) {
-        CU_TRY(vitc_cuda_patch_unfold(b->stream, b->dtype, pixels, n, C, S, P, patches),
+        CU_TRY(vitc_cuda_patch_unfold(b->stream, b->dtype, pixels, n, C, H, W, P, patches),
                "patch unfold");
     }
     return VITC_OK;
@@ -919,13 +919,14 @@ vitc_status vitc_backend_cuda_new(const struct vitc_model *m, int device, size_t
                           (unsigned)p < 5 ? names[p] : "?");
     }
     if (c->num_attention_heads <= 0 || c->hidden_size % c->num_attention_heads != 0 ||
-        c->patch_size <= 0 || c->image_size < c->patch_size) {
+        c->patch_size <= 0 || c->image_height < c->patch_size || c->image_width < c->patch_size) {
         return vitc_error(VITC_ERR_INVALID_ARG, "%s: model dimensions are inconsistent",
                           m->dir ? m->dir : "model");
     }
-    size_t g = (size_t)(c->image_size / c->patch_size);
+    size_t gh = (size_t)(c->image_height / c->patch_size);
+    size_t gw = (size_t)(c->image_width / c->patch_size);
     size_t hd = (size_t)(c->hidden_size / c->num_attention_heads);
-    if (vitc_cuda_attn_plan(g * g + (size_t)c->n_prefix, hd, &attn) != 0 || max_batch > 65535 ||
+    if (vitc_cuda_attn_plan(gh * gw + (size_t)c->n_prefix, hd, &attn) != 0 || max_batch > 65535 ||
         (size_t)c->num_attention_heads > 65535) {
         return vitc_error(VITC_ERR_UNSUPPORTED,
                           "cuda backend: attention with head_dim %zu (at most %d), %d heads or "

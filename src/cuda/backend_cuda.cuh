@@ -45,10 +45,11 @@ cudaError_t vitc_cuda_attention(cudaStream_t s, enum vitc_cuda_dtype t,
                                 const struct vitc_cuda_attn_plan *plan, const void *qkv, void *out,
                                 size_t n, size_t T, size_t H, size_t hd);
 
-/* pixels (n, C, S, S) float32 -> patches (n * (S/P)^2, C*P*P) dtype, in the
- * order of vitc_kernels_patch_unfold. */
+/* pixels (n, C, H, W) float32 -> patches (n * (H/P)*(W/P), C*P*P) dtype, in
+ * the order of vitc_kernels_patch_unfold. */
 cudaError_t vitc_cuda_patch_unfold(cudaStream_t s, enum vitc_cuda_dtype t, const float *pixels,
-                                   size_t n, size_t C, size_t S, size_t P, void *patches);
+                                   size_t n, size_t C, size_t H, size_t W, size_t P,
+                                   void *patches);
 
 /* x (n * (Np + 1), D) dtype = [cls; patch_emb (n * Np, D) dtype] + pos
  * ((Np + 1), D); cls and pos float32. */

@@ -315,29 +315,32 @@ cudaError_t vitc_cuda_attention(cudaStream_t s, enum vitc_cuda_dtype t,
 /* One thread per output element (c, ky, kx fastest last): reads of a
  * patch row are P floats apart in the image, writes are contiguous. */
 template <typename T>
-__global__ void patch_unfold_kernel(const float *px, size_t n, size_t C, size_t S, size_t P,
-                                    T *patches)
+__global__ void patch_unfold_kernel(const float *px, size_t n, size_t C, size_t H, size_t W,
+                                    size_t P, T *patches)
 {
-    const size_t G = S / P, cols = C * P * P, total = n * G * G * cols;
+    const size_t gh = H / P, gw = W / P, cols = C * P * P, total = n * gh * gw * cols;
     for (size_t i = ew_index(); i < total; i += ew_stride()) {
         size_t col = i % cols, prow = i / cols;
-        size_t img = prow / (G * G), g = prow % (G * G), gy = g / G, gx = g % G;
+        size_t img = prow / (gh * gw), g = prow % (gh * gw), gy = g / gw, gx = g % gw;
         size_t c = col / (P * P), ky = (col / P) % P, kx = col % P;
-        st(patches, i, px[((img * C + c) * S + gy * P + ky) * S + gx * P + kx]);
+        st(patches, i, px[((img * C + c) * H + gy * P + ky) * W + gx * P + kx]);
     }
 }
 
 cudaError_t vitc_cuda_patch_unfold(cudaStream_t s, enum vitc_cuda_dtype t, const float *pixels,
-                                   size_t n, size_t C, size_t S, size_t P, void *patches)
+                                   size_t n, size_t C, size_t H, size_t W, size_t P,
+                                   void *patches)
 {
-    size_t G = P ? S / P : 0, total = n * G * G * C * P * P; /* the ctx's plan bounds it */
+    size_t gh = P ? H / P : 0, gw = P ? W / P : 0;
+    size_t total = n * gh * gw * C * P * P; /* the ctx's plan bounds it */
     if (total == 0) {
         return cudaSuccess;
     }
     return by_dtype(t, [&](auto tag) {
         using E = std::remove_pointer_t<decltype(tag)>;
         patch_unfold_kernel<E>
-            <<<ew_blocks(total), EW_THREADS, 0, s>>>(pixels, n, C, S, P, static_cast<E *>(patches));
+            <<<ew_blocks(total), EW_THREADS, 0, s>>>(pixels, n, C, H, W, P,
+                                                     static_cast<E *>(patches));
         return cudaGetLastError();
     });
 }

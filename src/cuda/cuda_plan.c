@@ -182,9 +182,10 @@ vitc_status vitc_cuda_wplan_build(const struct vitc_model *m, size_t elem_size,
     /* Prefix tokens: the config's count (a model built without one counts
      * its CLS token). */
     size_t P = w->cls_token ? (c->n_prefix > 0 ? (size_t)c->n_prefix : 1) : 0;
-    if (c->image_size > 0 && c->patch_size > 0) {
-        size_t g = (size_t)(c->image_size / c->patch_size);
-        T = g * g + P; /* g < 2^31: the product fits */
+    if (c->image_height > 0 && c->image_width > 0 && c->patch_size > 0) {
+        /* The position table as used: interpolated to the input's grid. */
+        T = (size_t)(c->image_height / c->patch_size) * (size_t)(c->image_width / c->patch_size) +
+            P; /* both < 2^31: the product fits */
     }
     size_t pos = 0;
     int fail = vitc_mul_size(T, D, &pos) || add_linear(&b, &w->patch) ||
@@ -269,13 +270,15 @@ const struct vitc_cuda_wentry *vitc_cuda_wplan_find(const struct vitc_cuda_wplan
 
 int vitc_cuda_io_floats(const struct vitc_config *c, size_t n_labels, size_t max_batch, size_t *out)
 {
-    if (c->num_channels <= 0 || c->image_size <= 0 || c->patch_size <= 0 || c->hidden_size <= 0) {
+    if (c->num_channels <= 0 || c->image_height <= 0 || c->image_width <= 0 || c->patch_size <= 0 ||
+        c->hidden_size <= 0) {
         return -1;
     }
-    size_t S = (size_t)c->image_size, g = S / (size_t)c->patch_size;
+    size_t Hp = (size_t)c->image_height, Wp = (size_t)c->image_width;
+    size_t gh = Hp / (size_t)c->patch_size, gw = Wp / (size_t)c->patch_size;
     size_t pixels = 0, tokens = 0, per_image = 0, total = 0;
-    if (vitc_mul_size((size_t)c->num_channels, S, &pixels) || vitc_mul_size(pixels, S, &pixels) ||
-        vitc_mul_size(g, g, &tokens) || vitc_add_size(tokens, 1, &tokens) ||
+    if (vitc_mul_size((size_t)c->num_channels, Hp, &pixels) || vitc_mul_size(pixels, Wp, &pixels) ||
+        vitc_mul_size(gh, gw, &tokens) || vitc_add_size(tokens, 1, &tokens) ||
         vitc_mul_size(tokens, (size_t)c->hidden_size, &tokens)) {
         return -1;
     }

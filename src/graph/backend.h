@@ -66,10 +66,10 @@ struct vitc_backend_ops {
     vitc_status (*attention)(struct vitc_be *be, const float *qkv, float *out, size_t n_images,
                              size_t n_tokens, size_t n_heads, size_t head_dim);
 
-    /* pixels: (n, C, S, S) -> patches: (n * (S/P)^2, C*P*P), see
+    /* pixels: (n, C, H, W) -> patches: (n * (H/P)*(W/P), C*P*P), see
      * vitc_kernels_patch_unfold for the order. */
     vitc_status (*patch_unfold)(struct vitc_be *be, const float *pixels, size_t n, size_t C,
-                                size_t S, size_t P, float *patches);
+                                size_t H, size_t W, size_t P, float *patches);
 
     /* x: (n * (Np+1), D) = [cls; patch_emb of each image] + pos.
      * patch_emb: (n * Np, D); cls: (D) and pos: (Np+1, D) are model weights. */

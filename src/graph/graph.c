@@ -26,7 +26,8 @@
 
 /* The sizes the graph works with, derived from the config and weights. */
 struct dims {
-    size_t C, S, P;     /* num_channels, image_size, patch_size     */
+    size_t C, P;        /* num_channels, patch_size                 */
+    size_t Hp, Wp;      /* the input's pixels: image_height, _width */
     size_t Np, T;       /* patches per image, tokens (Np + n_prefix) */
     size_t pre;         /* prefix tokens (CLS, distillation)        */
     size_t E;           /* image_embeds width, 0 without projection */
@@ -39,15 +40,17 @@ static vitc_status get_dims(const struct vitc_model *m, struct dims *o)
 {
     const struct vitc_config *c = &m->cfg;
     const char *name = m->dir ? m->dir : "model";
-    if (c->num_channels <= 0 || c->image_size <= 0 || c->patch_size <= 0 || c->hidden_size <= 0 ||
-        c->num_attention_heads <= 0 || c->intermediate_size <= 0 || c->num_hidden_layers < 0 ||
-        c->image_size % c->patch_size != 0 || c->hidden_size % c->num_attention_heads != 0 ||
+    if (c->num_channels <= 0 || c->image_height < c->patch_size || c->image_width < c->patch_size ||
+        c->patch_size <= 0 || c->hidden_size <= 0 || c->num_attention_heads <= 0 ||
+        c->intermediate_size <= 0 || c->num_hidden_layers < 0 ||
+        c->hidden_size % c->num_attention_heads != 0 ||
         (c->num_hidden_layers > 0 && !m->w.layers)) {
         return vitc_error(VITC_ERR_INVALID_ARG, "%s: model dimensions are inconsistent", name);
     }
     struct dims d = {
         .C = (size_t)c->num_channels,
-        .S = (size_t)c->image_size,
+        .Hp = (size_t)c->image_height,
+        .Wp = (size_t)c->image_width,
         .P = (size_t)c->patch_size,
         .D = (size_t)c->hidden_size,
         .H = (size_t)c->num_attention_heads,
@@ -56,11 +59,13 @@ static vitc_status get_dims(const struct vitc_model *m, struct dims *o)
         .pre = (size_t)m->arch.n_prefix,
         .E = m->arch.projection ? (size_t)m->w.projection.n_out : 0,
     };
-    size_t g = d.S / d.P;
+    /* The patch grid floors as the stride-P convolution does: remainder
+     * pixels at the bottom and right are never read. */
+    size_t gh = d.Hp / d.P, gw = d.Wp / d.P;
     d.hd = d.D / d.H;
-    /* Every int is < 2^31, so these products of two fit; C*P*P and g*g are
+    /* Every int is < 2^31, so these products of two fit; C*P*P and gh*gw are
      * checked since they are bounded only by the config. */
-    if (m->arch.n_prefix < 0 || vitc_mul_size(g, g, &d.Np) || vitc_add_size(d.Np, d.pre, &d.T) ||
+    if (m->arch.n_prefix < 0 || vitc_mul_size(gh, gw, &d.Np) || vitc_add_size(d.Np, d.pre, &d.T) ||
         vitc_mul_size(d.C * d.P, d.P, &d.cpp)) {
         return vitc_error(VITC_ERR_INVALID_ARG, "%s: model dimensions overflow", name);
     }
@@ -90,7 +95,7 @@ vitc_status vitc_model_acts_new(const struct vitc_model *m, struct vitc_be *be, 
         float **p;
         size_t f[3];
     } plan[] = {
-        {&a.pixels, {d.C, d.S, d.S}},                   /* (n, C, S, S)   */
+        {&a.pixels, {d.C, d.Hp, d.Wp}},                 /* (n, C, H, W)   */
         {&a.patches, {d.Np, d.cpp, 1}},                 /* (n*Np, C*P*P)  */
         {&a.patch_emb, {d.Np, d.D, 1}},                 /* (n*Np, D)      */
         {&a.h, {d.T, d.D, 1}},                          /* (n*T, D)       */
@@ -186,8 +191,8 @@ static vitc_status forward_ops(const struct vitc_model *m, struct vitc_be *be,
 
     /* Embeddings: the patch conv as a linear over unfolded patches, then
      * [CLS; patches] + position embeddings. */
-    TRY(op->upload(be, a->pixels, pixel_values, n * d.C * d.S * d.S));  /* (n, C, S, S) */
-    TRY(op->patch_unfold(be, a->pixels, n, d.C, d.S, d.P, a->patches)); /* (n*Np, C*P*P) */
+    TRY(op->upload(be, a->pixels, pixel_values, n * d.C * d.Hp * d.Wp));       /* (n, C, H, W) */
+    TRY(op->patch_unfold(be, a->pixels, n, d.C, d.Hp, d.Wp, d.P, a->patches)); /* (n*Np, C*P*P) */
     TRY(op->linear(be, &w->patch, a->patches, n * d.Np, a->patch_emb, VITC_ACT_NONE, NULL));
     if (d.pre == 1) {
         TRY(op->assemble_tokens(be, a->patch_emb, w->cls_token, w->pos_embed, n, d.Np, d.D,

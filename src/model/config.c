@@ -383,6 +383,7 @@ static vitc_status parse_root(const char *path, const json_t *top, struct vitc_c
         return s;
     }
     cfg->table_size = cfg->image_size;
+    cfg->image_height = cfg->image_width = cfg->image_size;
     if (cfg->hidden_size % cfg->num_attention_heads != 0) {
         return vitc_error(VITC_ERR_FORMAT,
                           "%s: hidden_size %d is not a multiple of num_attention_heads %d", path,

@@ -30,10 +30,9 @@ struct vitc_config {
     int projection_dim;       /* CLIP's visual_projection width (512)      */
     bool swiglu;              /* DINOv2 use_swiglu_ffn: intermediate_size is
                                  then SwiGLU's hidden width h'              */
-    int table_size;           /* image_size the position table was made for;
-                                 image_size itself is the input's side,
-                                 which differs when the table is
-                                 interpolated (DINOv2)                     */
+    int table_size;           /* image_size the position table was made for */
+    int image_height;         /* the input's pixels: image_size, unless the */
+    int image_width;          /* table is interpolated (model/load.c)       */
     char architecture[64];    /* architectures[0], or "" when absent       */
     int hidden_size;          /* 768                                       */
     int num_hidden_layers;    /* 12                                        */

@@ -411,27 +411,31 @@ static vitc_status take_head(struct loader *L)
 }
 
 /* The position table: the file's (n_prefix + N*N rows, N = table_size /
- * patch_size), used as it is when the input's grid is N x N, else
- * interpolated into the arena for the input's grid (DINOv2). */
+ * patch_size). As transformers 4.40.2's interpolate_pos_encoding, it is
+ * used as it is when the input's grid has N*N patches and the input is
+ * square, else interpolated into the arena for the input's gh x gw grid
+ * (a non-square input with N*N patches too: resampling is not the
+ * identity, and transformers does it). */
 static vitc_status take_pos(struct loader *L)
 {
     const struct vitc_family_desc *f = L->fam;
     const struct vitc_config *c = &L->m->cfg;
     uint64_t H = (uint64_t)c->hidden_size, pre = (uint64_t)c->n_prefix;
     uint64_t N = (uint64_t)(c->table_size / c->patch_size);
-    uint64_t g = (uint64_t)(c->image_size / c->patch_size);
+    uint64_t gh = (uint64_t)(c->image_height / c->patch_size);
+    uint64_t gw = (uint64_t)(c->image_width / c->patch_size);
     uint64_t T = N * N + pre;
     struct shape pos =
         f->token_rank == 3 ? (struct shape){3, {1, T, H}} : (struct shape){2, {T, H}};
     const float *table = NULL;
     vitc_status s = take(L, tname2(L, f->pos, ""), pos, &table);
-    if (s != VITC_OK || g == N) {
+    if (s != VITC_OK || (gh * gw == N * N && c->image_height == c->image_width)) {
         L->m->w.pos_embed = table;
         return s;
     }
-    float *out = reserve(L, (size_t)((g * g + pre) * H));
+    float *out = reserve(L, (size_t)((gh * gw + pre) * H));
     if (L->filling) {
-        vitc_pos_interpolate(table, (size_t)pre, (size_t)N, (size_t)H, (size_t)g, (size_t)g, out);
+        vitc_pos_interpolate(table, (size_t)pre, (size_t)N, (size_t)H, (size_t)gh, (size_t)gw, out);
         L->m->w.pos_embed = out;
     }
     return VITC_OK;
@@ -767,58 +771,82 @@ static vitc_status explain_missing_weights(const char *dir, const char *st_path)
                       st_path);
 }
 
-/* Most tokens an interpolated position table may be resized to: far above
- * any published input (DINOv2 at 518 px: 1,370), low enough that a typo in
- * a crop size fails here and not in an hours-long attention. */
-#define MAX_INTERP_TOKENS 16384
+/* The input size asked in params: image_height x image_width, else the
+ * square image_size; 0 x 0 for none. */
+static void asked_size(const vitc_model_params *p, int *h, int *w)
+{
+    if (p->image_height > 0 || p->image_width > 0) {
+        *h = p->image_height;
+        *w = p->image_width;
+    } else {
+        *h = *w = p->image_size;
+    }
+}
 
-/* The input side: params->image_size when given (ViT and DINOv2 only: the
+/* The input size: the one asked in params (ViT and DINOv2 only: the
  * families whose position table transformers 4.40.2 interpolates), else
  * for a family whose table always follows the input (DINOv2) the
  * processor's output size: the crop (224 for the published checkpoints,
- * whose tables are for 518). The processor is then set to make that size. */
+ * whose tables are for 518). An asked size also sets the processor to
+ * make it (see the end). */
 static vitc_status set_input_size(struct vitc_model *m, const char *cfg_path)
 {
     struct vitc_config *c = &m->cfg;
     vitc_preprocess_params *pp = &m->info.preprocess;
     const struct vitc_family_desc *f = vitc_family_get(c->family);
-    int w = 0, h = 0, asked = m->params.image_size;
-    if (asked > 0 && asked != c->image_size && !f->interpolate && c->family != VITC_FAMILY_VIT) {
+    int w = 0, h = 0, ah = 0, aw = 0;
+    asked_size(&m->params, &ah, &aw);
+    bool asked = ah > 0;
+    if (asked && (ah != c->image_size || aw != c->image_size) && !f->interpolate &&
+        c->family != VITC_FAMILY_VIT) {
         return vitc_error(VITC_ERR_UNSUPPORTED,
-                          "%s: image size %d: a %s model has no position-embedding "
+                          "%s: image size %dx%d: a %s model has no position-embedding "
                           "interpolation (its image_size is %d)",
-                          cfg_path, asked, f->model_type, c->image_size);
+                          cfg_path, ah, aw, f->model_type, c->image_size);
     }
-    if (asked > 0) {
-        w = h = asked;
+    if (asked) {
+        h = ah;
+        w = aw;
     } else if (!f->interpolate || !vitc_preprocess_fixed_size(pp, &w, &h)) {
         return VITC_OK;
     }
-    if (w == c->image_size && asked <= 0) {
+    if (!asked && w == c->image_size && h == c->image_size) {
         return VITC_OK;
     }
-    if (w != h || w % c->patch_size != 0) {
+    /* As the stride-P patch convolution, the grid floors. */
+    long gh = h / c->patch_size, gw = w / c->patch_size;
+    if (gh < 1 || gw < 1) {
         return vitc_error(VITC_ERR_UNSUPPORTED,
-                          "%s: input %dx%d is not a square multiple of patch_size %d", cfg_path, w,
-                          h, c->patch_size);
+                          "%s: input %dx%d (height x width) is smaller than one %dx%d patch",
+                          cfg_path, h, w, c->patch_size, c->patch_size);
     }
-    long g = w / c->patch_size;
-    if (g * g + c->n_prefix > MAX_INTERP_TOKENS) {
+    if ((uint64_t)h * (uint64_t)w > VITC_MAX_INPUT_PIXELS ||
+        (uint64_t)gh * (uint64_t)gw + (uint64_t)c->n_prefix > VITC_MAX_INPUT_TOKENS) {
         return vitc_error(VITC_ERR_UNSUPPORTED,
-                          "%s: interpolating the position table to %ldx%ld patches (%dx%d "
-                          "pixels) is over the limit of %d tokens",
-                          cfg_path, g, g, w, h, MAX_INTERP_TOKENS);
+                          "%s: input %dx%d (height x width): %ldx%ld patches, %llu tokens, is "
+                          "over the limit of %u tokens and %u pixels",
+                          cfg_path, h, w, gh, gw,
+                          (unsigned long long)((uint64_t)gh * (uint64_t)gw + (uint64_t)c->n_prefix),
+                          VITC_MAX_INPUT_TOKENS, VITC_MAX_INPUT_PIXELS);
     }
-    c->image_size = w;
-    if (asked > 0) {
-        /* The processor makes the asked size: its crop, or its resize. */
+    c->image_height = h;
+    c->image_width = w;
+    int own_w, own_h;
+    if (asked && !(vitc_preprocess_fixed_size(pp, &own_w, &own_h) && own_w == w && own_h == h)) {
+        /* The processor makes the asked size. One that crops keeps its
+         * shape: the short side resized to the larger asked side, then the
+         * asked size cropped from the centre, so nothing is stretched; one
+         * that does not resizes to exactly h x w. The processor's own size
+         * leaves it as published. */
+        pp->do_resize = true;
         if (pp->do_center_crop) {
-            pp->crop_height = pp->crop_width = w;
-        }
-        if (pp->shortest_edge > 0) {
-            pp->shortest_edge = w;
+            pp->shortest_edge = h > w ? h : w;
+            pp->crop_height = h;
+            pp->crop_width = w;
         } else {
-            pp->height = pp->width = w;
+            pp->shortest_edge = 0;
+            pp->height = h;
+            pp->width = w;
         }
     }
     return VITC_OK;
@@ -870,7 +898,6 @@ static void fill_info(struct vitc_model *m)
 {
     const struct vitc_config *c = &m->cfg;
     vitc_model_info *info = &m->info;
-    int side = c->image_size / c->patch_size;
     const struct vitc_family_desc *f = vitc_family_get(c->family);
     static const char *const pooling[] = {"none", "tanh dense", "post-LayerNorm CLS",
                                           "LayerNorm'd CLS", "attention pooling head"};
@@ -890,10 +917,13 @@ static void fill_info(struct vitc_model *m)
     info->num_hidden_layers = c->num_hidden_layers;
     info->num_attention_heads = c->num_attention_heads;
     info->intermediate_size = c->intermediate_size;
-    info->image_size = c->image_size;
+    info->image_height = c->image_height;
+    info->image_width = c->image_width;
+    info->image_size = c->image_height == c->image_width ? c->image_height : 0;
     info->patch_size = c->patch_size;
     info->num_channels = c->num_channels;
-    info->n_tokens = side * side + m->arch.n_prefix;
+    info->n_tokens =
+        (c->image_height / c->patch_size) * (c->image_width / c->patch_size) + m->arch.n_prefix;
     info->layer_norm_eps = c->layer_norm_eps;
     info->qkv_bias = c->qkv_bias;
     info->hidden_act = c->hidden_act_name;

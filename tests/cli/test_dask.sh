@@ -8,21 +8,12 @@
 # Dask distributed is absent, and with a sanitizer build. Bounded: killed after 10 minutes.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/cli/lib.bash
 ROOT=$PWD
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
 case $BUILD in
 /*) ABS_BUILD=$BUILD ;;
 *) ABS_BUILD=$ROOT/$BUILD ;;
 esac
-
-pass=0
-fail=0
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit
-}
 
 if ! "$PYTHON" -c 'import pytest, numpy, PIL, distributed' 2>/dev/null; then
     echo "skip: pytest/numpy/PIL/distributed not importable by $PYTHON" \
@@ -30,8 +21,7 @@ if ! "$PYTHON" -c 'import pytest, numpy, PIL, distributed' 2>/dev/null; then
     finish
 fi
 if [ ! -f "$ABS_BUILD/libvitc.so" ] || [ ! -x "$ABS_BUILD/vitc" ]; then
-    echo "FAIL $BUILD/libvitc.so and $BUILD/vitc not built"
-    fail=1
+    bad "$BUILD/libvitc.so and $BUILD/vitc not built"
     finish
 fi
 

@@ -9,22 +9,10 @@
 # Skips when torch is absent or VITC_SKIP_SLOW is set.
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-VITC=$BUILD/vitc
+. tests/cli/lib.bash
 REF=tests/torch/family_reference.py
 F=tests/data/family/models
 TOL=1e-4
-
-pass=0
-fail=0
-ok() { echo "ok   $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit
-}
 
 if ! "$PYTHON" -c 'import torch, numpy' 2>/dev/null; then
     echo "skip: torch/numpy not importable by $PYTHON"

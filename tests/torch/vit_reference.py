@@ -7,9 +7,10 @@
 # names, so `load_state_dict(strict=True)` proves every tensor of the checkpoint is used.
 # It is not part of vitc and needs only torch and numpy (no transformers).
 #
-#   vit_reference.py MODEL_DIR PIXEL_VALUES.npy OUT_PREFIX
+#   vit_reference.py [--interpolate-pos-encoding] MODEL_DIR PIXEL_VALUES.npy OUT_PREFIX
 #       writes OUT_PREFIX.last_hidden_state.npy and OUT_PREFIX.pooler_output.npy (models with a
-#       pooler) or OUT_PREFIX.logits.npy (classifiers), all float32.
+#       pooler) or OUT_PREFIX.logits.npy (classifiers), all float32. With the flag, pixel_values
+#       of any height and width, as transformers' forward(interpolate_pos_encoding=True).
 #   vit_reference.py --self-test MODEL_DIR...
 #       runs each fixture's inputs.pixel_values.npy and compares with its expected.*.npy
 #       (outputs of the real transformers code); prints one line per comparison and a final
@@ -152,11 +153,37 @@ class ViTEmbeddings(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, h))
         self.patch_embeddings = ViTPatchEmbeddings(cfg)
         self.position_embeddings = nn.Parameter(torch.zeros(1, n_patches + 1, h))
+        self.patch_size = cfg["patch_size"]
+        self.interpolate = False
+
+    def interpolate_pos_encoding(self, embeddings, height, width):
+        """ViTEmbeddings.interpolate_pos_encoding of transformers 4.40.2."""
+        num_patches = embeddings.shape[1] - 1
+        num_positions = self.position_embeddings.shape[1] - 1
+        if num_patches == num_positions and height == width:
+            return self.position_embeddings
+        class_pos_embed = self.position_embeddings[:, 0]
+        patch_pos_embed = self.position_embeddings[:, 1:]
+        dim = embeddings.shape[-1]
+        h0 = height // self.patch_size + 0.1
+        w0 = width // self.patch_size + 0.1
+        n = int(math.sqrt(num_positions))
+        patch_pos_embed = patch_pos_embed.reshape(1, n, n, dim).permute(0, 3, 1, 2)
+        patch_pos_embed = nn.functional.interpolate(
+            patch_pos_embed,
+            scale_factor=(h0 / math.sqrt(num_positions), w0 / math.sqrt(num_positions)),
+            mode="bicubic", align_corners=False)
+        assert int(h0) == patch_pos_embed.shape[-2] and int(w0) == patch_pos_embed.shape[-1]
+        patch_pos_embed = patch_pos_embed.permute(0, 2, 3, 1).view(1, -1, dim)
+        return torch.cat((class_pos_embed.unsqueeze(0), patch_pos_embed), dim=1)
 
     def forward(self, pixel_values):
         x = self.patch_embeddings(pixel_values)
         cls = self.cls_token.expand(x.shape[0], -1, -1)
-        return torch.cat((cls, x), dim=1) + self.position_embeddings
+        x = torch.cat((cls, x), dim=1)
+        if self.interpolate:
+            return x + self.interpolate_pos_encoding(x, *pixel_values.shape[2:])
+        return x + self.position_embeddings
 
 
 class ViTSelfAttention(nn.Module):
@@ -300,12 +327,17 @@ def load_model(model_dir):
     return model.float().eval(), cfg
 
 
-def run(model, cfg, pixel_values):
+def run(model, cfg, pixel_values, interpolate=False):
     pv = np.ascontiguousarray(pixel_values, dtype=np.float32)
     if pv.ndim == 3:
         pv = pv[None]
     s = cfg["image_size"]
-    if pv.ndim != 4 or pv.shape[1:] != (cfg["num_channels"], s, s):
+    for m in model.modules():
+        if isinstance(m, ViTEmbeddings):
+            m.interpolate = interpolate
+    # With interpolation any height and width; without, the config's size only.
+    want = (cfg["num_channels"],) if interpolate else (cfg["num_channels"], s, s)
+    if pv.ndim != 4 or pv.shape[1:1 + len(want)] != want:
         raise ValueError(f"pixel_values of shape {list(pixel_values.shape)} do not fit this "
                          f"model's [N, {cfg['num_channels']}, {s}, {s}]")
     with torch.no_grad():
@@ -345,13 +377,17 @@ def main(argv):
     torch.set_num_threads(1)
     if len(argv) >= 2 and argv[0] == "--self-test":
         return self_test(argv[1:])
+    interpolate = len(argv) == 4 and argv[0] == "--interpolate-pos-encoding"
+    if interpolate:
+        argv = argv[1:]
     if len(argv) != 3:
-        print("usage: vit_reference.py MODEL_DIR PIXEL_VALUES.npy OUT_PREFIX\n"
+        print("usage: vit_reference.py [--interpolate-pos-encoding] MODEL_DIR PIXEL_VALUES.npy "
+              "OUT_PREFIX\n"
               "       vit_reference.py --self-test MODEL_DIR...", file=sys.stderr)
         return 2
     model_dir, pv_path, prefix = argv
     model, cfg = load_model(model_dir)
-    out = run(model, cfg, np.load(pv_path))
+    out = run(model, cfg, np.load(pv_path), interpolate)
     for key in ("last_hidden_state", "pooler_output", "logits"):
         if key in out:
             np.save(f"{prefix}.{key}.npy", out[key])

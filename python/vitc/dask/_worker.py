@@ -66,8 +66,8 @@ class ModelPlugin(WorkerPlugin):
         model's default), with Model.embed's own checks."""
         if output not in self._plans:
             info = self.model.info
-            dummy = np.zeros((1, info["num_channels"], info["image_size"], info["image_size"]),
-                             dtype=np.float32)
+            dummy = np.zeros((1, info["num_channels"], info["image_height"],
+                              info["image_width"]), dtype=np.float32)
             _, _, row = self.model._plan(dummy, output, False)  # checks only, no forward
             name = output or ("pooler_output" if info["has_pooler"] else "cls")
             self._plans[output] = (name, tuple(row))

@@ -545,15 +545,17 @@ static void test_attention_head(void)
 
 /* ---- data movement ---- */
 
+/* A non-square image whose sides are not multiples of P: a 3x4 grid of 4 px
+ * patches from 13x18 pixels, the last row and two columns never read. */
 static void test_patch_unfold_and_tokens(void)
 {
-    size_t n = 2, C = 3, S = 12, P = 4, G = S / P, Np = G * G, D = 5;
-    float *px = malloc(n * C * S * S * sizeof *px);
+    size_t n = 2, C = 3, Hp = 13, Wp = 18, P = 4, G = Wp / P, Np = (Hp / P) * G, D = 5;
+    float *px = malloc(n * C * Hp * Wp * sizeof *px);
     float *patches = malloc(n * Np * C * P * P * sizeof *patches);
-    for (size_t i = 0; i < n * C * S * S; i++) {
+    for (size_t i = 0; i < n * C * Hp * Wp; i++) {
         px[i] = (float)i;
     }
-    vitc_kernels_patch_unfold(px, n, C, S, P, patches);
+    vitc_kernels_patch_unfold(px, n, C, Hp, Wp, P, patches);
     int ok = 1;
     for (size_t img = 0; img < n; img++) {
         for (size_t p = 0; p < Np; p++) {
@@ -561,7 +563,7 @@ static void test_patch_unfold_and_tokens(void)
                 for (size_t ky = 0; ky < P; ky++) {
                     for (size_t kx = 0; kx < P; kx++) {
                         size_t yy = (p / G) * P + ky, xx = (p % G) * P + kx;
-                        float want = px[((img * C + c) * S + yy) * S + xx];
+                        float want = px[((img * C + c) * Hp + yy) * Wp + xx];
                         float got = patches[(img * Np + p) * C * P * P + (c * P + ky) * P + kx];
                         ok &= got == want;
                     }
@@ -621,7 +623,7 @@ static int run_ops(int n_threads, const float *x, const struct vitc_linear *lin,
     ok &= op->linear(be, lin, x, BM, o->lin_res, VITC_ACT_NONE, o->lin_res) == VITC_OK;
     ok &= op->layernorm(be, x, o->ln, BM, BK, lnw, lnb, 1e-6) == VITC_OK;
     ok &= op->attention(be, qkv, o->att, BI, BT, BH, BD) == VITC_OK;
-    ok &= op->patch_unfold(be, px, BI, BC, BS, BP, o->unf) == VITC_OK;
+    ok &= op->patch_unfold(be, px, BI, BC, BS, BS, BP, o->unf) == VITC_OK;
     ok &= op->gather_rows(be, o->lin, 10, BM / 10, BN, o->cls) == VITC_OK;
     /* Refusals: a sequence larger than the scratch was sized for. */
     ok &= op->attention(be, qkv, o->att, 1, BT + 1, BH, BD) == VITC_ERR_BACKEND;

@@ -4,7 +4,8 @@
  * every output of every model in every CUDA precision (fp32 max abs diff
  * <= 1e-4 with TF32 off; tf32, bf16, fp16 cosine >= 0.9999 per output), each
  * tapped stage, each batch size's first (op by op), captured and replayed
- * forwards, forwards under a tap (never captured), and the refusals
+ * forwards, forwards under a tap (never captured), a non-square input
+ * (vit-interpolate at 24x56), and the refusals
  * (int8, a device that does not exist). Where no CUDA device is usable (or
  * the build has no CUDA) it checks that asking for one fails cleanly with a
  * message, and prints "skipped: no CUDA device".
@@ -356,6 +357,49 @@ static void test_refusals(void)
     vitc_model_free(m);
 }
 
+/* ---- a non-square input (24x56 pixels, a 3x7 patch grid) ---- */
+
+/* vit-interpolate at 24x56 on the CPU and on the GPU in fp32: every output of transformers'
+ * inputs within FP32_TOL, so patch_unfold reads (n, C, H, W) the same on both. */
+static void test_non_square_fp32(void)
+{
+    const char *dir = "tests/data/family/models/vit-interpolate";
+    vitc_model_params mp = vitc_model_default_params();
+    vitc_model *m = NULL;
+    vitc_ctx *cpu = NULL, *gpu = NULL;
+    vitc_tensor *px = NULL;
+    float *a = NULL, *b = NULL;
+    vitc_status st;
+    mp.image_height = 24;
+    mp.image_width = 56;
+    if (vitc_npy_load("tests/data/family/models/vit-interpolate/inputs.24x56.pixel_values.npy",
+                      &px) != VITC_OK ||
+        vitc_model_load(dir, &mp, &m) != VITC_OK) {
+        CHECKF(0, "%s: %s", dir, vitc_last_error());
+        goto done;
+    }
+    cpu = new_ctx(m, VITC_BACKEND_CPU, 0, &st);
+    gpu = new_ctx(m, VITC_BACKEND_CUDA, 0, &st);
+    size_t n = px->shape[0] < MAX_BATCH ? px->shape[0] : MAX_BATCH, k = outputs_size(m, n);
+    a = malloc(k * sizeof *a);
+    b = malloc(k * sizeof *b);
+    if (!cpu || !gpu || !a || !b || vitc_forward(cpu, px->data, n) != VITC_OK ||
+        vitc_forward(gpu, px->data, n) != VITC_OK) {
+        CHECKF(0, "%s 24x56: %s", dir, vitc_last_error());
+        goto done;
+    }
+    outputs(cpu, m, n, a);
+    outputs(gpu, m, n, b);
+    compare("vit-interpolate 24x56 fp32", m, n, VITC_PRECISION_FP32, b, a);
+done:
+    free(a);
+    free(b);
+    vitc_ctx_free(cpu);
+    vitc_ctx_free(gpu);
+    vitc_model_free(m);
+    vitc_tensor_free(px);
+}
+
 int main(void)
 {
     vitc_model *m = load(MODELS[0], VITC_PRECISION_FP32);
@@ -370,6 +414,7 @@ int main(void)
     }
     RUN(test_outputs_all_precisions);
     RUN(test_tapped_stages_fp32);
+    RUN(test_non_square_fp32);
     RUN(test_refusals);
     return TEST_REPORT();
 }

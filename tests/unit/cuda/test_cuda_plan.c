@@ -176,11 +176,13 @@ static void check_plan(const struct vitc_model *m, size_t elem)
     }
     const struct vitc_weights *w = &m->w;
     const struct vitc_config *c = &m->cfg;
-    size_t D = (size_t)c->hidden_size, g = (size_t)(c->image_size / c->patch_size);
+    size_t D = (size_t)c->hidden_size;
+    size_t Np =
+        (size_t)(c->image_height / c->patch_size) * (size_t)(c->image_width / c->patch_size);
     const struct vitc_cuda_wentry *e = vitc_cuda_wplan_find(&p, &w->patch, VITC_CUDA_W_MATRIX);
     CHECK(e && e->n == (size_t)w->patch.n_out * (size_t)w->patch.n_in);
     e = vitc_cuda_wplan_find(&p, w->pos_embed, VITC_CUDA_W_VECTOR);
-    CHECK(e && e->n == (g * g + 1) * D && e->src == w->pos_embed);
+    CHECK(e && e->n == (Np + 1) * D && e->src == w->pos_embed);
     CHECK(vitc_cuda_wplan_find(&p, w->cls_token, VITC_CUDA_W_VECTOR) != NULL);
     for (int i = 0; i < c->num_hidden_layers; i++) {
         const struct vitc_layer_weights *l = &w->layers[i];
@@ -255,7 +257,7 @@ static void test_wplan_shared(void)
     }
     struct vitc_model m = {0};
     m.cfg.hidden_size = 8;
-    m.cfg.image_size = 4;
+    m.cfg.image_size = m.cfg.image_height = m.cfg.image_width = 4;
     m.cfg.patch_size = 2;
     m.cfg.num_hidden_layers = 2;
     m.w.cls_token = cls;
@@ -283,7 +285,7 @@ static void test_io_floats(void)
     struct vitc_config c = {0};
     size_t n = 0;
     c.num_channels = 3;
-    c.image_size = 224;
+    c.image_size = c.image_height = c.image_width = 224;
     c.patch_size = 16;
     c.hidden_size = 768;
     /* max(3*224*224, 197*768, 1000) = 151296 per image */
@@ -293,6 +295,13 @@ static void test_io_floats(void)
     c.hidden_size = 8;
     CHECK(vitc_cuda_io_floats(&c, 0, 3, &n) == 0 && n == 3 * 3 * 224 * 224);
     CHECK(vitc_cuda_io_floats(&c, 0, SIZE_MAX / 1000, &n) != 0);
+    /* A non-square input: 24x56 pixels, a 3x7 grid of 8 px patches. */
+    c.image_height = 24;
+    c.image_width = 56;
+    c.patch_size = 8;
+    CHECK(vitc_cuda_io_floats(&c, 0, 2, &n) == 0 && n == 2 * 3 * 24 * 56);
+    c.hidden_size = 400;
+    CHECK(vitc_cuda_io_floats(&c, 0, 1, &n) == 0 && n == (3 * 7 + 1) * 400);
     c.patch_size = 0;
     CHECK(vitc_cuda_io_floats(&c, 0, 1, &n) != 0);
 }

@@ -18,18 +18,19 @@
 #define DATA "tests/data/family/models"
 
 /* Runs a model on its inputs and compares one output with expected.<name>. */
-static double run_sized(const char *name, vitc_precision prec, int image_size, const char *inputs,
-                        vitc_output which, const char *expected);
+static double run_sized(const char *name, vitc_precision prec, int height, int width,
+                        const char *inputs, vitc_output which, const char *expected);
 
 static double run_output(const char *name, vitc_precision prec, vitc_output which,
                          const char *expected)
 {
-    return run_sized(name, prec, 0, "inputs.pixel_values.npy", which, expected);
+    return run_sized(name, prec, 0, 0, "inputs.pixel_values.npy", which, expected);
 }
 
-/* The same at another input size, from another inputs file. */
-static double run_sized(const char *name, vitc_precision prec, int image_size, const char *inputs,
-                        vitc_output which, const char *expected)
+/* The same at another input size, height x width (image_size when square), from another
+ * inputs file. */
+static double run_sized(const char *name, vitc_precision prec, int height, int width,
+                        const char *inputs, vitc_output which, const char *expected)
 {
     char dir[256];
     snprintf(dir, sizeof dir, "%s/%s", DATA, name);
@@ -37,7 +38,12 @@ static double run_sized(const char *name, vitc_precision prec, int image_size, c
     vitc_ctx *ctx = NULL;
     vitc_model_params mp = vitc_model_default_params();
     mp.precision = prec;
-    mp.image_size = image_size;
+    if (height == width) {
+        mp.image_size = height;
+    } else {
+        mp.image_height = height;
+        mp.image_width = width;
+    }
     double diff = 1e9;
     vitc_tensor *in = test_load_npy(dir, inputs);
     vitc_tensor *ex = test_load_npy(dir, expected);
@@ -107,19 +113,71 @@ static void test_fp32(void)
     }
 }
 
-/* ViT's interpolate_pos_encoding: the 4x4 table of a 32 px model resized
- * for 48 px inputs (6x6 patches), as the library parameter asks; families
- * without interpolation refuse it. */
+/* Runs vit-interpolate at height x width on the inputs of a size; returns the outputs
+ * (caller frees) or NULL. */
+static float *run_vit_interpolate(int height, int width, const vitc_tensor *in, size_t *n_out)
+{
+    vitc_model_params mp = vitc_model_default_params();
+    vitc_ctx_params cp = vitc_ctx_default_params();
+    vitc_model *m = NULL;
+    vitc_ctx *ctx = NULL;
+    float *out = NULL;
+    mp.image_height = height;
+    mp.image_width = width;
+    cp.max_batch = (int)in->shape[0];
+    cp.n_threads = 2;
+    if (vitc_model_load(DATA "/vit-interpolate", &mp, &m) != VITC_OK ||
+        vitc_ctx_new(m, &cp, &ctx) != VITC_OK) {
+        CHECKF(0, "%dx%d: %s", height, width, vitc_last_error());
+        goto done;
+    }
+    size_t n = in->shape[0], hw = (size_t)height * (size_t)width;
+    size_t n_pv = vitc_output_size(m, VITC_OUTPUT_PIXEL_VALUES);
+    *n_out = n * vitc_output_size(m, VITC_OUTPUT_LAST_HIDDEN_STATE);
+    float *pv = calloc(n * n_pv, sizeof *pv);
+    out = malloc(*n_out * sizeof *out);
+    CHECK(pv && out && n_pv == 3 * hw);
+    /* The inputs in the top-left corner, then values that depend only on (image, channel, y,
+     * x), so two sizes see the same pixels where they overlap. */
+    size_t ih = in->shape[2], iw = in->shape[3];
+    for (size_t i = 0; pv && i < n * 3 * hw; i++) {
+        size_t y = (i / (size_t)width) % (size_t)height, x = i % (size_t)width, img_c = i / hw;
+        pv[i] = y < ih && x < iw ? ((const float *)in->data)[(img_c * ih + y) * iw + x]
+                                 : (float)(((img_c * 131 + y) * 31 + x) % 200) / 100.0f - 1.0f;
+    }
+    if (!pv || !out || vitc_forward(ctx, pv, n) != VITC_OK ||
+        vitc_get_output(ctx, VITC_OUTPUT_LAST_HIDDEN_STATE, out, *n_out) != VITC_OK) {
+        CHECKF(0, "%dx%d: %s", height, width, vitc_last_error());
+        free(out);
+        out = NULL;
+    }
+    free(pv);
+done:
+    vitc_ctx_free(ctx);
+    vitc_model_free(m);
+    return out;
+}
+
+/* ViT's interpolate_pos_encoding: the 4x4 table of a 32 px model resized for 48x48 inputs
+ * (6x6 patches, the square image_size parameter) and 24x56 inputs (3x7 patches, non-square:
+ * image_height x image_width), against transformers; remainder pixels ignored as the patch
+ * convolution floors; families without interpolation refuse it. */
 static void test_interpolate(void)
 {
-    const char *out[] = {"expected.48x48.last_hidden_state.npy",
-                         "expected.48x48.pooler_output.npy"};
+    const char *names[] = {"last_hidden_state", "pooler_output"};
     const vitc_output which[] = {VITC_OUTPUT_LAST_HIDDEN_STATE, VITC_OUTPUT_POOLER};
-    for (int i = 0; i < 2; i++) {
-        double d = run_sized("vit-interpolate", VITC_PRECISION_FP32, 48,
-                             "inputs.48x48.pixel_values.npy", which[i], out[i]);
-        printf("  fp32 vit-interpolate 48x48 %-32s max abs diff %.2e\n", out[i], d);
-        CHECKF(d <= 1e-4, "%s: max abs diff %g", out[i], d);
+    const int sizes[][2] = {{48, 48}, {24, 56}};
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < 2; i++) {
+            char inputs[64], expected[64];
+            int h = sizes[k][0], w = sizes[k][1];
+            snprintf(inputs, sizeof inputs, "inputs.%dx%d.pixel_values.npy", h, w);
+            snprintf(expected, sizeof expected, "expected.%dx%d.%s.npy", h, w, names[i]);
+            double d =
+                run_sized("vit-interpolate", VITC_PRECISION_FP32, h, w, inputs, which[i], expected);
+            printf("  fp32 vit-interpolate %dx%d %-36s max abs diff %.2e\n", h, w, expected, d);
+            CHECKF(d <= 1e-4, "%s: max abs diff %g", expected, d);
+        }
     }
     vitc_model_params mp = vitc_model_default_params();
     vitc_model *m = NULL;
@@ -127,31 +185,128 @@ static void test_interpolate(void)
     CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_OK);
     if (m) {
         const vitc_model_info *info = vitc_model_get_info(m);
-        CHECK(info->image_size == 48 && info->n_tokens == 37 && info->preprocess.height == 48 &&
+        CHECK(info->image_size == 48 && info->image_height == 48 && info->image_width == 48 &&
+              info->n_tokens == 37 && info->preprocess.height == 48 &&
               info->preprocess.width == 48);
         vitc_model_free(m);
         m = NULL;
     }
+    mp.image_size = 0;
+    mp.image_height = 24;
+    mp.image_width = 56;
+    CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_OK);
+    if (m) {
+        const vitc_model_info *info = vitc_model_get_info(m);
+        CHECK(info->image_size == 0 && info->image_height == 24 && info->image_width == 56 &&
+              info->n_tokens == 22 && info->preprocess.height == 24 &&
+              info->preprocess.width == 56);
+        CHECK(vitc_output_size(m, VITC_OUTPUT_PIXEL_VALUES) == 3 * 24 * 56 &&
+              vitc_output_size(m, VITC_OUTPUT_LAST_HIDDEN_STATE) == 22 * 32);
+        vitc_model_free(m);
+        m = NULL;
+    }
+
+    /* 53x61 has the grid of 48x56 (6x7, floored): the same outputs, bit for bit, whatever the
+     * 5 extra rows and columns hold. 50x50 keeps the square rule's 6x6 of 48x48. */
+    vitc_tensor *in = test_load_npy(DATA "/vit-interpolate", "inputs.48x48.pixel_values.npy");
+    size_t na = 0, nb = 0;
+    float *a = in ? run_vit_interpolate(48, 56, in, &na) : NULL;
+    float *b = in ? run_vit_interpolate(53, 61, in, &nb) : NULL;
+    CHECK(a && b && na == nb && memcmp(a, b, na * sizeof *a) == 0);
+    free(a);
+    free(b);
+    a = in ? run_vit_interpolate(48, 48, in, &na) : NULL;
+    b = in ? run_vit_interpolate(50, 50, in, &nb) : NULL;
+    CHECK(a && b && na == nb && memcmp(a, b, na * sizeof *a) == 0);
+    free(a);
+    free(b);
+    vitc_tensor_free(in);
+
+    /* A cropping processor asked its own output size stays as published;
+     * another size: the short side to the larger asked side, then the crop. */
+    vitc_preprocess_params own = {0};
+    CHECK(vitc_model_load(DATA "/dinov2", NULL, &m) == VITC_OK);
+    if (m) {
+        own = vitc_model_get_info(m)->preprocess;
+        mp.image_height = own.crop_height;
+        mp.image_width = own.crop_width;
+        vitc_model_free(m);
+        m = NULL;
+        CHECK(vitc_model_load(DATA "/dinov2", &mp, &m) == VITC_OK);
+    }
+    if (m) {
+        const vitc_preprocess_params *p = &vitc_model_get_info(m)->preprocess;
+        CHECK(own.do_center_crop && p->shortest_edge == own.shortest_edge &&
+              p->height == own.height && p->width == own.width &&
+              p->crop_height == own.crop_height && p->crop_width == own.crop_width);
+        vitc_model_free(m);
+        m = NULL;
+    }
+    mp.image_height = 40;
+    mp.image_width = 24;
+    CHECK(vitc_model_load(DATA "/dinov2", &mp, &m) == VITC_OK);
+    if (m) {
+        const vitc_model_info *info = vitc_model_get_info(m);
+        CHECK(info->n_tokens == 61 && info->preprocess.shortest_edge == 40 &&
+              info->preprocess.crop_height == 40 && info->preprocess.crop_width == 24);
+        vitc_model_free(m);
+        m = NULL;
+    }
+    mp.image_height = mp.image_width = 0;
+
     mp.image_size = 64;
     CHECK(vitc_model_load(DATA "/clip", &mp, &m) == VITC_ERR_UNSUPPORTED && !m);
     CHECKF(strstr(vitc_last_error(), "no position-embedding interpolation") != NULL, "%s",
            vitc_last_error());
-    mp.image_size = 50;
+    mp.image_size = 7;
     CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_ERR_UNSUPPORTED && !m);
-    CHECKF(strstr(vitc_last_error(), "patch_size 8") != NULL, "%s", vitc_last_error());
-    mp.image_size = 8192;
-    CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_ERR_UNSUPPORTED && !m);
-    CHECKF(strstr(vitc_last_error(), "over the limit") != NULL, "%s", vitc_last_error());
+    CHECKF(strstr(vitc_last_error(), "smaller than one 8x8 patch") != NULL, "%s",
+           vitc_last_error());
     mp.image_size = -1;
     CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_ERR_INVALID_ARG && !m);
-    /* DINOv2 at another size than its processor's crop. */
-    mp.image_size = 40;
-    CHECK(vitc_model_load(DATA "/dinov2", &mp, &m) == VITC_OK);
+    mp.image_size = 0;
+    mp.image_height = 24;
+    CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_ERR_INVALID_ARG && !m);
+    CHECKF(strstr(vitc_last_error(), "both must be 0") != NULL, "%s", vitc_last_error());
+    mp.image_width = 65536;
+    CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_ERR_INVALID_ARG && !m);
+}
+
+/* An interpolation to an absurd size is refused at load, naming the size and the limits
+ * (16,384 tokens, 4096 x 4096 pixels; with these 8 and 4 px patches the token bound is the
+ * one reached), and the sizes just inside are accepted. */
+static void test_absurd_size(void)
+{
+    vitc_model_params mp = vitc_model_default_params();
+    vitc_model *m = NULL;
+    mp.image_size = 8192;
+    CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_ERR_UNSUPPORTED && !m);
+    CHECKF(strstr(vitc_last_error(), "8192x8192") && strstr(vitc_last_error(), "1048577 tokens") &&
+               strstr(vitc_last_error(), "over the limit of 16384 tokens"),
+           "%s", vitc_last_error());
+    mp.image_size = 0;
+    /* 8 x 65535: a 1 x 8191 grid, 8192 tokens: within both limits. */
+    mp.image_height = 8;
+    mp.image_width = 65535;
+    CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_OK);
     if (m) {
-        CHECK(vitc_model_get_info(m)->n_tokens == 101 &&
-              vitc_model_get_info(m)->preprocess.crop_height == 40);
+        CHECK(vitc_model_get_info(m)->n_tokens == 8192);
         vitc_model_free(m);
+        m = NULL;
     }
+    /* 1,024 tall x 16,384 wide: 128 x 2048 patches, over. */
+    mp.image_height = 1024;
+    mp.image_width = 16384;
+    CHECK(vitc_model_load(DATA "/vit-interpolate", &mp, &m) == VITC_ERR_UNSUPPORTED && !m);
+    CHECKF(strstr(vitc_last_error(), "1024x16384") != NULL, "%s", vitc_last_error());
+    /* DINOv2 (patch 4): 512 x 512 px is 16,385 tokens, one over. */
+    mp.image_height = mp.image_width = 512;
+    CHECK(vitc_model_load(DATA "/dinov2", &mp, &m) == VITC_ERR_UNSUPPORTED && !m);
+    CHECKF(strstr(vitc_last_error(), "16385 tokens") != NULL, "%s", vitc_last_error());
+    mp.image_height = 508;
+    mp.image_width = 512;
+    CHECK(vitc_model_load(DATA "/dinov2", &mp, &m) == VITC_OK);
+    vitc_model_free(m);
 }
 
 /* Reduced precision: the same bars as ViT's (test_precision.c) on these
@@ -395,6 +550,7 @@ int main(void)
     RUN(test_fp32);
     RUN(test_lowp);
     RUN(test_interpolate);
+    RUN(test_absurd_size);
     RUN(test_info);
     RUN(test_hostile);
     RUN(test_hostile_sizes);
