@@ -9,22 +9,12 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
+# BUILD, PYTHON and the ok/bad/finish counters.
+. tests/cli/lib.bash
 case $BUILD in
 /*) ABS_BUILD=$BUILD ;;
 *) ABS_BUILD=$ROOT/$BUILD ;;
 esac
-
-pass=0
-fail=0
-ok() { echo "ok   $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit
-}
 
 if ! "$PYTHON" -c 'import pytest, numpy' 2>/dev/null; then
     echo "skip: pytest/numpy not importable by $PYTHON (scripts/install-deps.sh --test)"

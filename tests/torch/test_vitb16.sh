@@ -8,22 +8,11 @@
 # uniform random pixel_values and the preprocessed data/sample.jpg. Skips when torch is absent.
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-VITC=$BUILD/vitc
+# BUILD, PYTHON, VITC and the ok/bad/finish counters.
+. tests/cli/lib.bash
 REF=tests/torch/vit_reference.py
 TOL=1e-4
 SEED=20240611
-
-pass=0
-fail=0
-ok() { echo "ok   $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit
-}
 
 if ! "$PYTHON" -c 'import torch, numpy' 2>/dev/null; then
     echo "skip: torch/numpy not importable by $PYTHON"
