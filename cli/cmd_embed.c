@@ -113,18 +113,6 @@ const cli_command cli_cmd_embed = {
     .run = run,
 };
 
-static const struct {
-    const char *name;
-    vitc_output which;
-} kinds[] = {
-    {"pixel_values", VITC_OUTPUT_PIXEL_VALUES},
-    {"last_hidden_state", VITC_OUTPUT_LAST_HIDDEN_STATE},
-    {"pooler_output", VITC_OUTPUT_POOLER},
-    {"cls", VITC_OUTPUT_CLS},
-    {"logits", VITC_OUTPUT_LOGITS},
-    {"image_embeds", VITC_OUTPUT_IMAGE_EMBEDS},
-};
-
 /* The K-th of N slices, as parsed from --shard K/N (n == 0: no sharding). */
 struct shard {
     long k, n;
@@ -359,7 +347,7 @@ static int embed_all(const struct job *job, const cli_inputs *in, vitc_array_wri
                      FILE *errors, size_t *n_ok, size_t *n_skipped)
 {
     const cli_command *cmd = job->cmd;
-    vitc_output which = kinds[job->kind].which;
+    vitc_output which = (vitc_output)job->kind;
     size_t n_pv = vitc_output_size(job->model, VITC_OUTPUT_PIXEL_VALUES);
     size_t per_image = vitc_output_size(job->model, which);
     size_t max_batch = (size_t)job->batch < in->n ? (size_t)job->batch : in->n;
@@ -468,11 +456,11 @@ static int write_outputs(const struct job *job, const cli_inputs *in)
 {
     const cli_command *cmd = job->cmd;
     const vitc_model_info *info = vitc_model_get_info(job->model);
-    const char *kind = kinds[job->kind].name;
+    const char *kind = vitc_output_name((vitc_output)job->kind);
     struct sidecar paths = {0}, errors = {0};
     vitc_array_writer *w = NULL;
     size_t tail[3], n_ok = 0, n_skipped = 0;
-    size_t ndim_tail = row_shape(info, kinds[job->kind].which, tail);
+    size_t ndim_tail = row_shape(info, (vitc_output)job->kind, tail);
     int rc = 0;
 
     /* From here on temporary files exist: catch the signals that would strand them.
@@ -583,11 +571,7 @@ static int run(const cli_command *cmd, int argc, char **argv)
         goto done;
     }
     if (a.value[OPT_OUTPUT]) {
-        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-            if (strcmp(a.value[OPT_OUTPUT], kinds[i].name) == 0) {
-                job.kind = (int)i;
-            }
-        }
+        job.kind = vitc_output_by_name(a.value[OPT_OUTPUT]);
         if (job.kind < 0) {
             rc = cli_usage_error(cmd,
                                  "option '--output': unknown output '%s' (pixel_values, "
@@ -624,15 +608,15 @@ static int run(const cli_command *cmd, int argc, char **argv)
     }
     job.model = model;
     const vitc_model_info *info = vitc_model_get_info(model);
-    for (int k = 0; job.kind < 0 && k < (int)(sizeof kinds / sizeof kinds[0]); k++) {
-        job.kind = kinds[k].which == (vitc_output)info->default_output ? k : -1;
+    if (job.kind < 0) {
+        job.kind = info->default_output;
     }
-    if (vitc_output_size(model, kinds[job.kind].which) == 0) {
+    if (vitc_output_size(model, (vitc_output)job.kind) == 0) {
         cli_error(cmd, "%s: the checkpoint has no %s (%s); choose another --output", a.pos[0],
-                  kinds[job.kind].which == VITC_OUTPUT_LOGITS         ? "classifier head"
-                  : kinds[job.kind].which == VITC_OUTPUT_IMAGE_EMBEDS ? "visual projection"
-                                                                      : "pooler",
-                  kinds[job.kind].name);
+                  job.kind == VITC_OUTPUT_LOGITS         ? "classifier head"
+                  : job.kind == VITC_OUTPUT_IMAGE_EMBEDS ? "visual projection"
+                                                         : "pooler",
+                  vitc_output_name((vitc_output)job.kind));
         rc = CLI_EXIT_FAIL;
         goto done;
     }

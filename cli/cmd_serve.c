@@ -176,7 +176,7 @@ static int load_model(const cli_command *cmd, const serve_opts *o, const char *a
         largest = m->out_size[k] > largest ? m->out_size[k] : largest;
     }
     m->n_pv = m->out_size[VITC_OUTPUT_PIXEL_VALUES];
-    m->default_kind = m->info->has_pooler ? VITC_OUTPUT_POOLER : VITC_OUTPUT_CLS;
+    m->default_kind = m->info->default_output;
     m->batch_pixels = malloc((size_t)o->max_batch * m->n_pv * sizeof(float));
     m->scratch = malloc((size_t)o->max_batch * largest * sizeof(float));
     if (!m->batch_pixels || !m->scratch) {

@@ -356,6 +356,17 @@ typedef enum vitc_output {
                                      of pooler_output (not L2-normalized)     */
 } vitc_output;
 
+/* How many vitc_output values there are (0 .. VITC_N_OUTPUTS - 1). */
+#define VITC_N_OUTPUTS 6
+
+/* An output's name, as the CLI, the server and .npy files call it:
+ * "pixel_values", "last_hidden_state", "pooler_output", "cls", "logits",
+ * "image_embeds"; NULL for a value that is no vitc_output. */
+VITC_API const char *vitc_output_name(vitc_output which);
+
+/* The output called `name` (see vitc_output_name), or -1 when none is. */
+VITC_API int vitc_output_by_name(const char *name);
+
 /* Floats per image of an output, or 0 when the model does not have it. */
 VITC_API size_t vitc_output_size(const vitc_model *model, vitc_output which);
 

@@ -21,14 +21,6 @@
 #include "../rank.h"
 #include "serve.h"
 
-const char *const serve_kind_names[SERVE_N_KINDS] = {
-    [VITC_OUTPUT_PIXEL_VALUES] = "pixel_values",
-    [VITC_OUTPUT_LAST_HIDDEN_STATE] = "last_hidden_state",
-    [VITC_OUTPUT_POOLER] = "pooler_output",
-    [VITC_OUTPUT_CLS] = "cls",
-    [VITC_OUTPUT_LOGITS] = "logits",
-};
-
 /* Most tensors one v2 request may carry (one is used; the rest are refused by name). */
 #define MAX_INPUTS 8
 
@@ -179,13 +171,15 @@ static void model_meta(serve_req *r)
         } else {
             json_array_append_new(shape, json_integer((json_int_t)m->out_size[k]));
         }
-        json_array_append_new(outputs, tensor_meta(serve_kind_names[k], "FP32", shape));
+        json_array_append_new(outputs,
+                              tensor_meta(vitc_output_name((vitc_output)k), "FP32", shape));
     }
     set_json(r, 200,
              json_pack("{s:s, s:[s], s:s, s:o, s:o, s:{s:i, s:s, s:s}}", "name", m->name,
                        "versions", "1", "platform", "vitc", "inputs", inputs, "outputs", outputs,
                        "parameters", "max_batch_size", (int)r->srv->opts->max_batch, "architecture",
-                       info->architecture, "default_output", serve_kind_names[m->default_kind]));
+                       info->architecture, "default_output",
+                       vitc_output_name((vitc_output)m->default_kind)));
 }
 
 static void server_meta(serve_req *r)
@@ -275,30 +269,22 @@ static bool is_ready(serve_server *srv)
 
 /* ---- the work routes: parse and validate ---- */
 
-static int kind_by_name(const char *name)
-{
-    for (int k = 0; k < SERVE_N_KINDS; k++) {
-        if (strcmp(name, serve_kind_names[k]) == 0) {
-            return k;
-        }
-    }
-    return -1;
-}
-
 /* Adds output kind (binary or not) to the request; 0, or -1 with the 400 set. */
 static int want_kind(serve_req *r, const char *name, bool binary)
 {
-    int k = kind_by_name(name);
+    int k = vitc_output_by_name(name);
     if (k < 0) {
         set_errorf(r, 400,
                    "unknown output '%s' (pixel_values, last_hidden_state, pooler_output, cls, "
-                   "logits)",
+                   "logits, image_embeds)",
                    name);
         return -1;
     }
     if (!r->model->out_size[k]) {
         set_errorf(r, 400, "model '%s' has no output '%s' (%s)", r->model->name, name,
-                   k == VITC_OUTPUT_LOGITS ? "no classifier head" : "no pooler");
+                   k == VITC_OUTPUT_LOGITS         ? "no classifier head"
+                   : k == VITC_OUTPUT_IMAGE_EMBEDS ? "no projection"
+                                                   : "no pooler");
         return -1;
     }
     for (size_t j = 0; j < r->n_kinds; j++) {
@@ -418,7 +404,7 @@ static int parse_infer(serve_req *r, struct MHD_Connection *conn)
         }
     }
     if (r->n_kinds == 0) {
-        want_kind(r, serve_kind_names[m->default_kind], r->v2.binary_data_output);
+        want_kind(r, vitc_output_name((vitc_output)m->default_kind), r->v2.binary_data_output);
     }
     return 0;
 }
@@ -510,7 +496,7 @@ static int parse_images(serve_req *r, struct MHD_Connection *conn)
     const char *out = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "output");
     const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
     r->npy = accept && strstr(accept, "application/x-npy") != NULL;
-    return want_kind(r, out ? out : serve_kind_names[m->default_kind], false);
+    return want_kind(r, out ? out : vitc_output_name((vitc_output)m->default_kind), false);
 }
 
 /* Allocates what the work needs (pixels for encoded images, the outputs): bounded by
@@ -617,7 +603,8 @@ static void encode_infer(serve_req *r)
     for (size_t j = 0; j < r->n_kinds; j++) {
         int k = r->kinds[j];
         serve_output *o = &outs[j];
-        *o = (serve_output){.name = serve_kind_names[k], .data = r->out[j], .binary = r->binary[j]};
+        *o = (serve_output){
+            .name = vitc_output_name((vitc_output)k), .data = r->out[j], .binary = r->binary[j]};
         o->shape[o->ndim++] = (int64_t)r->n;
         if (k == VITC_OUTPUT_PIXEL_VALUES) {
             o->shape[o->ndim++] = m->info->num_channels;
@@ -696,8 +683,9 @@ static void encode_embed(serve_req *r)
         }
     }
     set_json(r, 200,
-             json_pack("{s:s, s:s, s:o, s:o, s:o}", "model", m->name, "output", serve_kind_names[k],
-                       "shape", jshape, "names", names, "data", data));
+             json_pack("{s:s, s:s, s:o, s:o, s:o}", "model", m->name, "output",
+                       vitc_output_name((vitc_output)k), "shape", jshape, "names", names, "data",
+                       data));
 }
 
 static void encode_classify(serve_req *r)

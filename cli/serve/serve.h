@@ -20,8 +20,9 @@
 #include "metrics.h"
 #include "proto.h"
 
-/* The outputs a request may name (the names `vitc embed --output` takes). */
-#define SERVE_N_KINDS 5
+/* The outputs a request may name: every vitc_output, by vitc_output_name (the names
+ * `vitc embed --output` takes). */
+#define SERVE_N_KINDS VITC_N_OUTPUTS
 
 /* What `vitc serve` was asked for; fixed once the server starts. */
 typedef struct serve_opts {
@@ -195,9 +196,6 @@ void serve_route_encode(serve_req *r);
 
 /* Sets r's response to {"error": msg} with status. */
 void serve_set_error(serve_req *r, int status, const char *msg);
-
-/* The names of the outputs, by vitc_output. */
-extern const char *const serve_kind_names[SERVE_N_KINDS];
 
 /* Seconds on the monotonic clock. */
 double serve_now(void);

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -204,6 +205,31 @@ void vitc_ctx_set_tap(vitc_ctx *ctx, vitc_tap_fn fn, void *user)
 }
 
 /* ---- inference ---- */
+
+static const char *const output_names[VITC_N_OUTPUTS] = {
+    [VITC_OUTPUT_PIXEL_VALUES] = "pixel_values",
+    [VITC_OUTPUT_LAST_HIDDEN_STATE] = "last_hidden_state",
+    [VITC_OUTPUT_POOLER] = "pooler_output",
+    [VITC_OUTPUT_CLS] = "cls",
+    [VITC_OUTPUT_LOGITS] = "logits",
+    [VITC_OUTPUT_IMAGE_EMBEDS] = "image_embeds",
+};
+_Static_assert(VITC_OUTPUT_IMAGE_EMBEDS == VITC_N_OUTPUTS - 1, "a name for every output");
+
+const char *vitc_output_name(vitc_output which)
+{
+    return (unsigned)which < VITC_N_OUTPUTS ? output_names[which] : NULL;
+}
+
+int vitc_output_by_name(const char *name)
+{
+    for (int k = 0; name && k < VITC_N_OUTPUTS; k++) {
+        if (strcmp(name, output_names[k]) == 0) {
+            return k;
+        }
+    }
+    return -1;
+}
 
 size_t vitc_output_size(const vitc_model *model, vitc_output which)
 {

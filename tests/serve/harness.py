@@ -20,6 +20,8 @@ VITC = os.path.join(VITC, "vitc")
 MODELS = os.path.join(ROOT, "tests/data/models")
 IN21K = os.path.join(MODELS, "tiny-in21k")
 CLASSIFIER = os.path.join(MODELS, "tiny-classifier")
+# A CLIP vision tower with projection: its default output is image_embeds.
+CLIP = os.path.join(ROOT, "tests/data/family/models/clip")
 IMAGE_DIR = os.path.join(ROOT, "tests/data/preprocess/images")
 IMAGES = [os.path.join(ROOT, "data/sample.jpg")] + sorted(
     os.path.join(IMAGE_DIR, f) for f in os.listdir(IMAGE_DIR) if f.endswith((".jpg", ".png")))

@@ -25,8 +25,9 @@ raw = [open(p, "rb").read() for p in IMGS]
 ref = {k: h.embed_reference(tmp, h.IN21K, IMGS, k)
        for k in ("pooler_output", "cls", "last_hidden_state", "pixel_values")}
 ref_logits = h.embed_reference(tmp, h.CLASSIFIER, IMGS, "logits")
+ref_clip = {k: h.embed_reference(tmp, h.CLIP, IMGS, k) for k in ("image_embeds", "pooler_output")}
 
-srv = h.Server(h.IN21K, f"clf={h.CLASSIFIER}", "--max-batch", "8", "--max-delay-us", "50000",
+srv = h.Server(h.IN21K, f"clf={h.CLASSIFIER}", f"clip={h.CLIP}", "--max-batch", "8", "--max-delay-us", "50000",
                "--workers", "2", "--threads", "1", "--max-body-bytes", "4000000")
 U = srv.url
 M = "tiny-in21k"
@@ -106,6 +107,23 @@ check("infer on the classifier: logits bitwise = vitc embed --output logits",
 r = v2.infer(U, "clf", [("images", "BYTES", raw[:1])], binary_outputs=False)
 check("default output of a model without pooler is cls",
       r.status_code == 200 and v2.parse_response(r)[0]["outputs"][0]["name"] == "cls")
+
+# ---- a CLIP vision tower: image_embeds is its default output, as in vitc embed ----
+cm = get("/v2/models/clip").json()
+check("CLIP metadata: default_output image_embeds, listed with [-1, projection_dim]",
+      cm.get("parameters", {}).get("default_output") == "image_embeds"
+      and any(o["name"] == "image_embeds" and o["shape"] == [-1, ref_clip["image_embeds"].shape[1]]
+              for o in cm.get("outputs", [])), cm)
+r = post("/v2/models/clip/embed", data=raw[0])
+check("CLIP embed, no ?output: image_embeds bitwise = vitc embed",
+      r.status_code == 200 and r.json().get("output") == "image_embeds"
+      and np.array_equal(np.array(r.json()["data"], dtype=np.float32), ref_clip["image_embeds"][:1]),
+      r.text[:300])
+r = v2.infer(U, "clip", [("images", "BYTES", raw)], outputs=["image_embeds", "pooler_output"])
+hdr, out = v2.parse_response(r) if r.status_code == 200 else ({}, {})
+check("CLIP infer, outputs image_embeds and pooler_output: both bitwise = vitc embed",
+      r.status_code == 200 and np.array_equal(out.get("image_embeds"), ref_clip["image_embeds"])
+      and np.array_equal(out.get("pooler_output"), ref_clip["pooler_output"]), r.text[:300])
 
 # ---- plain routes ----
 r = post(f"/v2/models/{M}/embed", data=raw[0])

@@ -8,6 +8,7 @@
  * NULL-safe frees and allocation-failure injection over vitc_ctx_new.
  */
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -551,6 +552,22 @@ static void test_prepare_weights_failures(void)
 
 /* ---- the larger shared fixture (VITC_EXTENDED=1) ---- */
 
+/* Every output has a name, each name maps back, and nothing else does. */
+static void test_output_names(void)
+{
+    const char *names[VITC_N_OUTPUTS] = {"pixel_values", "last_hidden_state", "pooler_output",
+                                         "cls",          "logits",            "image_embeds"};
+    for (int k = 0; k < VITC_N_OUTPUTS; k++) {
+        const char *n = vitc_output_name((vitc_output)k);
+        CHECKF(n && strcmp(n, names[k]) == 0, "output %d is called %s", k, n ? n : "NULL");
+        CHECK(vitc_output_by_name(names[k]) == k);
+    }
+    CHECK(vitc_output_name((vitc_output)VITC_N_OUTPUTS) == NULL);
+    CHECK(vitc_output_name((vitc_output)-1) == NULL);
+    CHECK(vitc_output_by_name("pooler") == -1 && vitc_output_by_name("") == -1 &&
+          vitc_output_by_name(NULL) == -1 && vitc_output_by_name("CLS") == -1);
+}
+
 static void test_extended_base_2layer(void)
 {
     const char *dir = "../shared/fixtures/models/base-2layer";
@@ -567,6 +584,7 @@ int main(void)
     RUN(test_ctx_params);
     RUN(test_ctx_alloc_failures);
     RUN(test_prepare_weights_failures);
+    RUN(test_output_names);
     const char *ext = getenv("VITC_EXTENDED");
     if (!ext || strcmp(ext, "1") != 0) {
         SKIP(test_extended_base_2layer, "set VITC_EXTENDED=1 to run it");
