@@ -7,11 +7,13 @@
  * file only; resample.c calls it only on CPUs that run it. Preprocessing
  * layer.
  *
- * Horizontal: an output pixel's taps are contiguous RGB bytes; one vector
- * takes five taps (15 bytes widened to lanes R G B x5, the 16th lane with
- * zero weight); the last load is masked so nothing past the taps is read;
- * four rows share each expanded weight vector. Vertical: 64 bytes of a row
- * at a time, one broadcast weight per tap, masked at the row's end.
+ * Horizontal: four rows at once, one per 128-bit block; an output pixel's
+ * taps are contiguous RGB bytes, loaded 16 at a time (five taps) from each
+ * row, each tap's bytes spread to lanes R G B 0 by a shuffle and multiplied
+ * by its broadcast weight, so the sums come out one pixel per row with no
+ * reduction; the last loads are masked so nothing past the taps is read.
+ * Vertical: 64 bytes of a row at a time, one broadcast weight per tap,
+ * masked at the row's end.
  */
 #include "preprocess/resample_kernels.h"
 
@@ -21,74 +23,67 @@
 #include <string.h>
 
 #define PRECISION_BITS VITC_RESAMPLE_PRECISION_BITS
-#define ROWS           4 /* rows sharing one output pixel's weights */
+#define ROWS           4 /* rows per horizontal step, one per 128-bit block */
 
 /* ---- horizontal ---- */
 
-/* Weights of taps [0, m) (m <= 5) as lanes k0 k0 k0 k1 k1 k1 ... k4 k4 k4 0. */
-static inline __m512i weights5(const int32_t *k, int m)
+/* Tap j (0..4) of a 16-byte block as lanes R G B 0 of each 128-bit block. */
+static inline __m512i tap_shuffle(int j)
 {
-    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 0);
-    __m512i w = _mm512_maskz_loadu_epi32((__mmask16)((1u << m) - 1), k);
-    return _mm512_maskz_permutexvar_epi32(0x7FFF, idx, w);
+    const int8_t z = -1; /* vpshufb writes 0 */
+    return _mm512_broadcast_i32x4(_mm_setr_epi8((int8_t)(3 * j), z, z, z, (int8_t)(3 * j + 1), z, z,
+                                                z, (int8_t)(3 * j + 2), z, z, z, z, z, z, z));
 }
 
-/* Sums lanes (R G B) x5 into one pixel and writes its 3 bytes (4 when the
- * next byte is the next pixel's, written later). */
-static inline void store_pixel(uint8_t *d, __m512i acc, int last)
+/* 16 bytes (15 of them: five taps) of each of four rows, one row per
+ * 128-bit block; the `bytes` mask limits the loads at the end of the taps. */
+static inline __m512i four_rows(const uint8_t *const row[ROWS], size_t at, __mmask16 bytes)
 {
-    const __m512i idx = _mm512_setr_epi32(0, 1, 2, 0, 3, 4, 5, 0, 6, 7, 8, 0, 9, 10, 11, 0);
-    /* lanes 0..2 += lanes 12..14, then one pixel per 128-bit block */
-    __m512i t = _mm512_add_epi32(acc, _mm512_maskz_alignr_epi32(0x0007, acc, acc, 12));
-    __m512i p = _mm512_maskz_permutexvar_epi32(0x7777, idx, t);
-    __m256i y = _mm256_add_epi32(_mm512_castsi512_si256(p), _mm512_extracti64x4_epi64(p, 1));
-    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
-    x = _mm_max_epi32(_mm_srai_epi32(x, PRECISION_BITS), _mm_setzero_si128());
-    uint32_t v = (uint32_t)_mm_cvtsi128_si32(_mm_cvtusepi32_epi8(x));
-    if (last) {
-        memcpy(d, &v, 3);
-    } else {
-        memcpy(d, &v, 4);
-    }
+    __m512i b = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(bytes, row[0] + at));
+    b = _mm512_inserti32x4(b, _mm_maskz_loadu_epi8(bytes, row[1] + at), 1);
+    b = _mm512_inserti32x4(b, _mm_maskz_loadu_epi8(bytes, row[2] + at), 2);
+    return _mm512_inserti32x4(b, _mm_maskz_loadu_epi8(bytes, row[3] + at), 3);
 }
 
-/* One output pixel of rows [0, nr) (nr <= ROWS; a constant once inlined, and
- * the row loops unrolled so that the sums stay in registers). */
-static inline void pixel_rows(const uint8_t *src, size_t src_stride, uint8_t *dst,
-                              size_t dst_stride, int xx, int last,
-                              const struct vitc_resample_coeffs *c, int nr)
+/* Output pixel xx of four rows: lanes R G B 0 per row, so the sums need no
+ * reduction; writes the rows [0, nr) (4 bytes, 3 for the row's last pixel,
+ * whose next byte is not the next pixel's). */
+static inline void pixel_4rows(const uint8_t *const row[ROWS], uint8_t *const out[ROWS], int nr,
+                               int xx, int last, const struct vitc_resample_coeffs *c,
+                               const __m512i sh[5])
 {
     int xmin = c->bounds[xx * 2], n = c->bounds[xx * 2 + 1];
     const int32_t *k = &c->k[(size_t)xx * c->ksize];
-    const uint8_t *s = src + (size_t)xmin * 3;
-    __m512i acc[ROWS];
+    size_t at = (size_t)xmin * 3;
+    __m512i acc = _mm512_maskz_set1_epi32(0x7777, 1 << (PRECISION_BITS - 1));
     int t = 0;
-#pragma GCC unroll 4
-    for (int r = 0; r < ROWS; r++) {
-        acc[r] = _mm512_maskz_set1_epi32(0x0007, 1 << (PRECISION_BITS - 1));
-    }
-    /* Steps followed by more taps: their 16-byte loads stay inside the taps. */
+    /* Blocks followed by more taps: their 16-byte loads stay inside the taps. */
     for (; t + 5 < n; t += 5) {
-        __m512i w = weights5(k + t, 5);
-#pragma GCC unroll 4
-        for (int r = 0; r < nr; r++) {
-            __m128i b = _mm_loadu_si128((const __m128i *)(s + (size_t)r * src_stride + 3 * t));
-            acc[r] = _mm512_add_epi32(acc[r], _mm512_mullo_epi32(_mm512_cvtepu8_epi32(b), w));
+        __m512i b = four_rows(row, at + 3 * (size_t)t, 0xFFFF);
+#pragma GCC unroll 5
+        for (int j = 0; j < 5; j++) {
+            __m512i w = _mm512_set1_epi32(k[t + j]);
+            acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(_mm512_shuffle_epi8(b, sh[j]), w));
         }
     }
     if (t < n) {
         int m = n - t;
-        __m512i w = weights5(k + t, m);
-        __mmask16 bytes = (__mmask16)((1u << (3 * m)) - 1);
-#pragma GCC unroll 4
-        for (int r = 0; r < nr; r++) {
-            __m128i b = _mm_maskz_loadu_epi8(bytes, s + (size_t)r * src_stride + 3 * t);
-            acc[r] = _mm512_add_epi32(acc[r], _mm512_mullo_epi32(_mm512_cvtepu8_epi32(b), w));
+        __m512i b = four_rows(row, at + 3 * (size_t)t, (__mmask16)((1u << (3 * m)) - 1));
+        for (int j = 0; j < m; j++) {
+            __m512i w = _mm512_set1_epi32(k[t + j]);
+            acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(_mm512_shuffle_epi8(b, sh[j]), w));
         }
     }
-#pragma GCC unroll 4
+    acc = _mm512_max_epi32(_mm512_srai_epi32(acc, PRECISION_BITS), _mm512_setzero_si512());
+    __m128i px = _mm512_cvtusepi32_epi8(acc);
     for (int r = 0; r < nr; r++) {
-        store_pixel(dst + (size_t)r * dst_stride + 3 * (size_t)xx, acc[r], last);
+        uint32_t v = (uint32_t)_mm_cvtsi128_si32(px);
+        if (last) {
+            memcpy(out[r] + 3 * (size_t)xx, &v, 3);
+        } else {
+            memcpy(out[r] + 3 * (size_t)xx, &v, 4);
+        }
+        px = _mm_srli_si128(px, 4);
     }
 }
 
@@ -96,19 +91,20 @@ static void horizontal_avx512(const uint8_t *src, size_t src_stride, uint8_t *ds
                               size_t dst_stride, int out_width, int n_rows,
                               const struct vitc_resample_coeffs *c)
 {
-    int y = 0;
-    for (; y + ROWS <= n_rows; y += ROWS) {
-        const uint8_t *s = src + (size_t)y * src_stride;
-        uint8_t *d = dst + (size_t)y * dst_stride;
-        for (int xx = 0; xx < out_width; xx++) {
-            pixel_rows(s, src_stride, d, dst_stride, xx, xx == out_width - 1, c, ROWS);
+    const __m512i sh[5] = {tap_shuffle(0), tap_shuffle(1), tap_shuffle(2), tap_shuffle(3),
+                           tap_shuffle(4)};
+    for (int y = 0; y < n_rows; y += ROWS) {
+        /* the last block repeats its last row where rows run out */
+        int nr = n_rows - y < ROWS ? n_rows - y : ROWS;
+        const uint8_t *row[ROWS];
+        uint8_t *out[ROWS];
+        for (int r = 0; r < ROWS; r++) {
+            int rr = r < nr ? r : nr - 1;
+            row[r] = src + (size_t)(y + rr) * src_stride;
+            out[r] = dst + (size_t)(y + rr) * dst_stride;
         }
-    }
-    for (; y < n_rows; y++) {
-        const uint8_t *s = src + (size_t)y * src_stride;
-        uint8_t *d = dst + (size_t)y * dst_stride;
         for (int xx = 0; xx < out_width; xx++) {
-            pixel_rows(s, src_stride, d, dst_stride, xx, xx == out_width - 1, c, 1);
+            pixel_4rows(row, out, nr, xx, xx == out_width - 1, c, sh);
         }
     }
 }
