@@ -6,9 +6,11 @@
  * byte equals the reference's. Built with -mavx2 for this file only;
  * resample.c calls it only on CPUs that run it. Preprocessing layer.
  *
- * Horizontal: an output pixel's taps are contiguous RGB bytes; one vector
- * takes two taps (6 bytes widened to lanes R G B R G B, the last two lanes
- * with zero weight) and four rows share each expanded weight vector.
+ * Horizontal: four rows at once, two per vector, one per 128-bit block; an
+ * output pixel's taps are contiguous RGB bytes, loaded 16 at a time (five
+ * taps) from each row, each tap's bytes spread to lanes R G B 0 by a
+ * shuffle and multiplied by its broadcast weight, so the sums come out one
+ * pixel per row with no reduction; the last loads end with the taps.
  * Vertical: 32 bytes of a row at a time, one broadcast weight per tap.
  */
 #include "preprocess/resample_kernels.h"
@@ -19,7 +21,7 @@
 #include <string.h>
 
 #define PRECISION_BITS VITC_RESAMPLE_PRECISION_BITS
-#define ROWS           4 /* rows sharing one output pixel's weights */
+#define ROWS           4 /* rows per horizontal step */
 
 static inline uint8_t clip8(int ss)
 {
@@ -29,99 +31,113 @@ static inline uint8_t clip8(int ss)
 
 /* ---- horizontal ---- */
 
-/* Weights of taps t, t+1 (or t alone when one) as lanes k0 k0 k0 k1 k1 k1 0 0. */
-static inline __m256i weights2(const int32_t *k, int two)
+/* Tap j (0..4) of a 16-byte block as lanes R G B 0 of each 128-bit block. */
+static inline __m256i tap_shuffle(int j)
 {
-    const __m256i idx = _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2);
-    __m128i w = two ? _mm_loadl_epi64((const __m128i *)k) : _mm_cvtsi32_si128(k[0]);
-    return _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(w), idx);
+    const int8_t z = -1; /* vpshufb writes 0 */
+    return _mm256_broadcastsi128_si256(_mm_setr_epi8((int8_t)(3 * j), z, z, z, (int8_t)(3 * j + 1),
+                                                     z, z, z, (int8_t)(3 * j + 2), z, z, z, z, z, z,
+                                                     z));
 }
 
-/* The last one or two taps' bytes, widened, without reading past them. */
-static inline __m256i pixels_tail(const uint8_t *p, int two)
+/* i + s for i + s < 16, else -128 (vpshufb writes 0): from 16 bytes that
+ * end where the taps end, the taps at the start of the vector. */
+static const int8_t shift_tab[32] = {
+    0,    1,    2,    3,    4,    5,    6,    7,    8,    9,    10,   11,   12,   13,   14,   15,
+    -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128};
+
+/* The len (<= 15) bytes at p, then zeros, reading nothing past them: a load
+ * that ends with them when the row has 16 bytes up to their end (back: the
+ * row's bytes before p), else a copy. */
+static inline __m128i last_bytes(const uint8_t *p, int len, size_t back)
 {
-    uint64_t v = 0;
-    if (two) {
-        memcpy(&v, p, 6);
-    } else {
-        memcpy(&v, p, 3);
+    if (back + (size_t)len >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + len - 16));
+        return _mm_shuffle_epi8(v, _mm_loadu_si128((const __m128i *)(shift_tab + 16 - len)));
     }
-    return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)v));
+    uint8_t tmp[16] = {0};
+    memcpy(tmp, p, (size_t)len);
+    return _mm_loadu_si128((const __m128i *)tmp);
 }
 
-/* Sums lanes R G B R G B 0 0 into one pixel and writes its 3 bytes (4 when
- * the next byte is the next pixel's, written later). */
-static inline void store_pixel(uint8_t *d, __m256i acc, int last)
+static inline __m256i two_rows(__m128i lo, __m128i hi)
 {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 6, 3, 4, 5, 7);
-    __m256i p = _mm256_permutevar8x32_epi32(acc, idx);
-    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-    x = _mm_srai_epi32(x, PRECISION_BITS);
-    x = _mm_packus_epi16(_mm_packs_epi32(x, x), x);
-    uint32_t v = (uint32_t)_mm_cvtsi128_si32(x);
-    if (last) {
-        memcpy(d, &v, 3);
-    } else {
-        memcpy(d, &v, 4);
-    }
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
 }
 
-/* One output pixel of rows [0, nr) (nr <= ROWS; a constant once inlined, and
- * the row loops unrolled so that the sums stay in registers). */
-static inline void pixel_rows(const uint8_t *src, size_t src_stride, uint8_t *dst,
-                              size_t dst_stride, int xx, int last,
-                              const struct vitc_resample_coeffs *c, int nr)
+/* Output pixel xx of four rows, rows 0, 1 in one vector and 2, 3 in the
+ * other, one per 128-bit block: lanes R G B 0, so the sums need no
+ * reduction; writes the rows [0, nr) (4 bytes, 3 for the row's last pixel,
+ * whose next byte is not the next pixel's). */
+static inline void pixel_4rows(const uint8_t *const row[ROWS], uint8_t *const out[ROWS], int nr,
+                               int xx, int last, const struct vitc_resample_coeffs *c,
+                               const __m256i sh[5])
 {
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     int xmin = c->bounds[xx * 2], n = c->bounds[xx * 2 + 1];
     const int32_t *k = &c->k[(size_t)xx * c->ksize];
-    const uint8_t *s = src + (size_t)xmin * 3;
-    __m256i acc[ROWS];
+    size_t at = (size_t)xmin * 3;
+    const int h = 1 << (PRECISION_BITS - 1);
+    __m256i acc01 = _mm256_setr_epi32(h, h, h, 0, h, h, h, 0), acc23 = acc01;
     int t = 0;
-#pragma GCC unroll 4
-    for (int r = 0; r < ROWS; r++) {
-        acc[r] = _mm256_setr_epi32(1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1),
-                                   1 << (PRECISION_BITS - 1), 0, 0, 0, 0, 0);
-    }
-    /* Pairs followed by more taps: their 8-byte loads stay inside the taps. */
-    for (; t + 2 < n; t += 2) {
-        __m256i w = weights2(k + t, 1);
-#pragma GCC unroll 4
-        for (int r = 0; r < nr; r++) {
-            __m128i b = _mm_loadl_epi64((const __m128i *)(s + (size_t)r * src_stride + 3 * t));
-            acc[r] = _mm256_add_epi32(acc[r], _mm256_mullo_epi32(_mm256_cvtepu8_epi32(b), w));
+    /* Blocks followed by more taps: their 16-byte loads stay inside the taps. */
+    for (; t + 5 < n; t += 5) {
+        size_t o = at + 3 * (size_t)t;
+        __m256i b01 = two_rows(_mm_loadu_si128((const __m128i *)(row[0] + o)),
+                               _mm_loadu_si128((const __m128i *)(row[1] + o)));
+        __m256i b23 = two_rows(_mm_loadu_si128((const __m128i *)(row[2] + o)),
+                               _mm_loadu_si128((const __m128i *)(row[3] + o)));
+#pragma GCC unroll 5
+        for (int j = 0; j < 5; j++) {
+            __m256i w = _mm256_set1_epi32(k[t + j]);
+            acc01 = _mm256_add_epi32(acc01, _mm256_mullo_epi32(_mm256_shuffle_epi8(b01, sh[j]), w));
+            acc23 = _mm256_add_epi32(acc23, _mm256_mullo_epi32(_mm256_shuffle_epi8(b23, sh[j]), w));
         }
     }
     if (t < n) {
-        int two = n - t == 2;
-        __m256i w = weights2(k + t, two);
-#pragma GCC unroll 4
-        for (int r = 0; r < nr; r++) {
-            __m256i b = pixels_tail(s + (size_t)r * src_stride + 3 * t, two);
-            acc[r] = _mm256_add_epi32(acc[r], _mm256_mullo_epi32(b, w));
+        int m = n - t;
+        size_t o = at + 3 * (size_t)t;
+        __m256i b01 = two_rows(last_bytes(row[0] + o, 3 * m, o), last_bytes(row[1] + o, 3 * m, o));
+        __m256i b23 = two_rows(last_bytes(row[2] + o, 3 * m, o), last_bytes(row[3] + o, 3 * m, o));
+        for (int j = 0; j < m; j++) {
+            __m256i w = _mm256_set1_epi32(k[t + j]);
+            acc01 = _mm256_add_epi32(acc01, _mm256_mullo_epi32(_mm256_shuffle_epi8(b01, sh[j]), w));
+            acc23 = _mm256_add_epi32(acc23, _mm256_mullo_epi32(_mm256_shuffle_epi8(b23, sh[j]), w));
         }
     }
-#pragma GCC unroll 4
+    /* int16 then uint8 saturation: the clamp of the shifted sums to 0..255 */
+    __m256i p = _mm256_packs_epi32(_mm256_srai_epi32(acc01, PRECISION_BITS),
+                                   _mm256_srai_epi32(acc23, PRECISION_BITS));
+    p = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(p, p), order);
+    __m128i px = _mm256_castsi256_si128(p);
     for (int r = 0; r < nr; r++) {
-        store_pixel(dst + (size_t)r * dst_stride + 3 * (size_t)xx, acc[r], last);
+        uint32_t v = (uint32_t)_mm_cvtsi128_si32(px);
+        if (last) {
+            memcpy(out[r] + 3 * (size_t)xx, &v, 3);
+        } else {
+            memcpy(out[r] + 3 * (size_t)xx, &v, 4);
+        }
+        px = _mm_srli_si128(px, 4);
     }
 }
 
 static void horizontal_avx2(const uint8_t *src, size_t src_stride, uint8_t *dst, size_t dst_stride,
                             int out_width, int n_rows, const struct vitc_resample_coeffs *c)
 {
-    int y = 0;
-    for (; y + ROWS <= n_rows; y += ROWS) {
-        const uint8_t *s = src + (size_t)y * src_stride;
-        uint8_t *d = dst + (size_t)y * dst_stride;
-        for (int xx = 0; xx < out_width; xx++) {
-            pixel_rows(s, src_stride, d, dst_stride, xx, xx == out_width - 1, c, ROWS);
+    const __m256i sh[5] = {tap_shuffle(0), tap_shuffle(1), tap_shuffle(2), tap_shuffle(3),
+                           tap_shuffle(4)};
+    for (int y = 0; y < n_rows; y += ROWS) {
+        /* the last block repeats its last row where rows run out */
+        int nr = n_rows - y < ROWS ? n_rows - y : ROWS;
+        const uint8_t *row[ROWS];
+        uint8_t *out[ROWS];
+        for (int r = 0; r < ROWS; r++) {
+            int rr = r < nr ? r : nr - 1;
+            row[r] = src + (size_t)(y + rr) * src_stride;
+            out[r] = dst + (size_t)(y + rr) * dst_stride;
         }
-    }
-    for (; y < n_rows; y++) {
-        const uint8_t *s = src + (size_t)y * src_stride;
-        uint8_t *d = dst + (size_t)y * dst_stride;
         for (int xx = 0; xx < out_width; xx++) {
-            pixel_rows(s, src_stride, d, dst_stride, xx, xx == out_width - 1, c, 1);
+            pixel_4rows(row, out, nr, xx, xx == out_width - 1, c, sh);
         }
     }
 }
