@@ -181,70 +181,97 @@ const struct vitc_resample_kernels *vitc_resample_kernels_select(void)
 
 /* ---- the passes ---- */
 
-/* ImagingResampleInner with the default box (0, 0, width, height). The
- * horizontal pass's rows are an unzeroed buffer every byte of which the
- * pass writes, unless they are the result. */
+/* Both passes, the horizontal one feeding the vertical one through a
+ * window of rows (win = 2 * the most taps + 8): each output row's taps are
+ * a run of intermediate rows that only moves down, so the window keeps the
+ * rows still needed, slides them to its top when the next run would pass
+ * its end, and is filled ahead in large blocks. The rows and sums are those
+ * of the whole intermediate image Pillow makes; the window stays in cache
+ * and is small enough not to need fresh pages from the OS on every call. */
+static vitc_status both_passes(const struct vitc_resample_kernels *kern, const vitc_image *src,
+                               const struct vitc_resample_coeffs *ch,
+                               const struct vitc_resample_coeffs *cv, vitc_image *dst)
+{
+    int height = dst->height;
+    int first = cv->bounds[0];
+    int last = cv->bounds[height * 2 - 2] + cv->bounds[height * 2 - 1];
+    size_t rs = (size_t)dst->width * 3; /* bytes of an intermediate row */
+    int most = 0;
+    for (int i = 0; i < height; i++) {
+        most = cv->bounds[i * 2 + 1] > most ? cv->bounds[i * 2 + 1] : most;
+    }
+    int win = 2 * most + 8 < last - first ? 2 * most + 8 : last - first;
+    /* win rows of a width within the image limits: no overflow */
+    uint8_t *buf = vitc_mem_alloc((size_t)win * rs);
+    if (!buf) {
+        return vitc_error(VITC_ERR_NOMEM, "resize: out of memory");
+    }
+    int base = first, done = first; /* buf holds source rows [base, done) */
+    for (int yy = 0; yy < height; yy++) {
+        int ymin = cv->bounds[yy * 2], n = cv->bounds[yy * 2 + 1];
+        if (ymin + n > base + win) {
+            if (done > ymin) {
+                memmove(buf, buf + (size_t)(ymin - base) * rs, (size_t)(done - ymin) * rs);
+            } else {
+                done = ymin; /* rows no output reads */
+            }
+            base = ymin;
+        }
+        if (done < ymin + n) {
+            int to = base + win < last ? base + win : last;
+            kern->horizontal(src->data + (size_t)done * src->stride, src->stride,
+                             buf + (size_t)(done - base) * rs, rs, dst->width, to - done, ch);
+            done = to;
+        }
+        int taps[2] = {0, n};
+        struct vitc_resample_coeffs one = {cv->ksize, taps, cv->k + (size_t)yy * cv->ksize};
+        kern->vertical(buf + (size_t)(ymin - base) * rs, rs, dst->data + (size_t)yy * dst->stride,
+                       dst->stride, (int)rs, 1, &one);
+    }
+    vitc_mem_free(buf);
+    return VITC_OK;
+}
+
+/* ImagingResampleInner with the default box (0, 0, width, height). Only the
+ * input rows the vertical pass reads get a horizontal pass. */
 static vitc_status resample(const vitc_image *src, int width, int height, const struct filter *f,
                             vitc_image **out)
 {
     const struct vitc_resample_kernels *kern = vitc_resample_kernels_select();
     struct vitc_resample_coeffs ch = {0, NULL, NULL}, cv = {0, NULL, NULL};
-    vitc_image tmp = {0, 0, 0, NULL};
     vitc_image *dst = NULL;
-    const vitc_image *in = src;
     int need_h = width != src->width, need_v = height != src->height;
     vitc_status st;
 
     st = coeffs_make(src->height, 0.0f, (float)src->height, height, f, &cv);
+    if (st == VITC_OK && need_h) {
+        st = coeffs_make(src->width, 0.0f, (float)src->width, width, f, &ch);
+    }
     if (st != VITC_OK) {
         goto done;
     }
-    if (need_h) {
-        /* Only the input rows the vertical pass reads get a horizontal pass. */
+    if (need_h && !need_v) {
         int first = cv.bounds[0];
         int last = cv.bounds[height * 2 - 2] + cv.bounds[height * 2 - 1];
-        st = coeffs_make(src->width, 0.0f, (float)src->width, width, f, &ch);
-        if (st != VITC_OK) {
-            goto done;
-        }
-        if (!need_v) {
-            st = vitc_image_alloc("resize", width, last - first, &dst);
-            if (st != VITC_OK) {
-                goto done;
-            }
+        st = vitc_image_alloc("resize", width, last - first, &dst);
+        if (st == VITC_OK) {
             kern->horizontal(src->data + (size_t)first * src->stride, src->stride, dst->data,
                              dst->stride, width, last - first, &ch);
-            *out = dst;
-            goto done;
         }
-        /* The image limits bound the buffer's size, so it cannot overflow. */
-        st = vitc_image_check_size("resize", width, last - first);
-        if (st != VITC_OK) {
-            goto done;
+    } else {
+        st = vitc_image_alloc("resize", width, height, &dst);
+        if (st == VITC_OK && need_h) {
+            st = both_passes(kern, src, &ch, &cv, dst);
+        } else if (st == VITC_OK) {
+            kern->vertical(src->data, src->stride, dst->data, dst->stride, width * 3, height, &cv);
         }
-        tmp.width = width;
-        tmp.height = last - first;
-        tmp.stride = (size_t)width * 3;
-        tmp.data = vitc_mem_alloc(tmp.stride * (size_t)tmp.height);
-        if (!tmp.data) {
-            st = vitc_error(VITC_ERR_NOMEM, "resize: out of memory");
-            goto done;
-        }
-        for (int i = 0; i < height; i++) {
-            cv.bounds[i * 2] -= first;
-        }
-        kern->horizontal(src->data + (size_t)first * src->stride, src->stride, tmp.data, tmp.stride,
-                         width, tmp.height, &ch);
-        in = &tmp;
     }
-    st = vitc_image_alloc("resize", in->width, height, &dst);
-    if (st != VITC_OK) {
-        goto done;
+    if (st == VITC_OK) {
+        *out = dst;
+        dst = NULL;
     }
-    kern->vertical(in->data, in->stride, dst->data, dst->stride, in->width * 3, height, &cv);
-    *out = dst;
 done:
-    vitc_mem_free(tmp.data);
+    vitc_image_free(dst);
     coeffs_free(&ch);
     coeffs_free(&cv);
     return st;
