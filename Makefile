@@ -114,7 +114,8 @@ $(CUDA_STAMP):
 	@touch $@
 
 # Kernel tables beyond the x86-64 baseline get their instruction sets per
-# file; src/cpu/dispatch.c calls them only on CPUs that run them.
+# file; src/cpu/dispatch.c (and src/preprocess/resample.c for its passes) calls
+# them only on CPUs that run them.
 ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine)),)
 ISA_AVX2   := -mavx2 -mfma
 ISA_AVX512 := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma
@@ -123,6 +124,8 @@ $(BUILD)/src/cpu/kernels_avx512.o $(BUILD)/pic/src/cpu/kernels_avx512.o: CFLAGS 
 $(BUILD)/src/cpu/kernels_bf16_avx512.o $(BUILD)/pic/src/cpu/kernels_bf16_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512bf16
 $(BUILD)/src/cpu/kernels_attn_bf16_avx512.o $(BUILD)/pic/src/cpu/kernels_attn_bf16_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512bf16
 $(BUILD)/src/cpu/kernels_i8_avx512.o $(BUILD)/pic/src/cpu/kernels_i8_avx512.o: CFLAGS += $(ISA_AVX512) -mavx512vnni
+$(BUILD)/src/preprocess/resample_avx2.o $(BUILD)/pic/src/preprocess/resample_avx2.o: CFLAGS += $(ISA_AVX2)
+$(BUILD)/src/preprocess/resample_avx512.o $(BUILD)/pic/src/preprocess/resample_avx512.o: CFLAGS += $(ISA_AVX512)
 endif
 
 $(BUILD)/cli/%.o: cli/%.c

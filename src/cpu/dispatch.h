@@ -1,39 +1,20 @@
 /* SPDX-License-Identifier: MIT
  *
- * dispatch.h — which CPU kernel table runs: the instruction sets this CPU
- * and OS support (cpuid + xgetbv, detected once), and the table chosen from
- * them or forced with VITC_CPU=ref|avx2|avx512. Kernel layer; no state but
- * the once-initialised feature set.
+ * dispatch.h — which CPU kernel table runs: the one chosen from the
+ * instruction sets this CPU and OS support (base/cpu_features.h, detected
+ * once) or forced with VITC_CPU=ref|avx2|avx512. Kernel layer; no state.
  */
 #ifndef VITC_DISPATCH_H
 #define VITC_DISPATCH_H
 
 #include <stdbool.h>
 
+#include "base/cpu_features.h"
 #include "cpu/kernels.h"
 #include "vitc.h"
 
-/* Instruction-set levels, each implying the ones before it. */
-enum vitc_cpu_isa {
-    VITC_ISA_REF = 0, /* portable C                                   */
-    VITC_ISA_AVX2,    /* AVX2 + FMA, OS saves the ymm state           */
-    VITC_ISA_AVX512,  /* AVX-512 F/BW/DQ/VL, OS saves the zmm state   */
-};
-
-/* True when this build has the table and this CPU and OS run it. */
-bool vitc_cpu_has(enum vitc_cpu_isa isa);
-
 /* The table for isa (NULL when !vitc_cpu_has(isa)). */
 const struct vitc_cpu_kernels *vitc_cpu_kernels_for(enum vitc_cpu_isa isa);
-
-/* Extensions beyond an ISA level, for the low-precision tables. */
-enum vitc_cpu_ext {
-    VITC_EXT_AVX512_BF16 = 1, /* vdpbf16ps                                  */
-    VITC_EXT_AVX512_VNNI = 2, /* vpdpbusd                                   */
-};
-
-/* True when this CPU has the extension (and the zmm state, as for AVX512). */
-bool vitc_cpu_has_ext(enum vitc_cpu_ext ext);
 
 /* The low-precision table matching the fp32 table fp32 (the same
  * instruction set when the CPU has the extension it needs, else the

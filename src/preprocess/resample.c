@@ -3,15 +3,19 @@
  * resample.c — vitc_image_resize: Pillow 9.4's Image.resize((W, H), filter)
  * on an 8-bit RGB image, bit for bit. The convolution filters are a port of
  * libImaging/Resample.c (precompute_coeffs, normalize_coeffs_8bpc, the
- * horizontal-then-vertical 8bpc passes); NEAREST follows _imaging.c's
+ * horizontal-then-vertical 8bpc passes, whose kernels are
+ * resample_kernels.h's, chosen from the CPU); NEAREST follows _imaging.c's
  * _resize into Geometry.c's ImagingScaleAffine. Preprocessing layer: works
  * on pixels only, knows no files.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu_features.h"
 #include "base/err.h"
 #include "image/pixels.h"
+#include "preprocess/resample_kernels.h"
 
 /* ---- filters (Resample.c) ---- */
 
@@ -80,30 +84,12 @@ static const struct filter filters[6] = {
     {bicubic_filter, 2.0}, {box_filter, 0.5},     {hamming_filter, 1.0},
 };
 
-/* 8 bits of result, and 2 more for the overshoot of filters with negative
- * lobes (sums below 0 or above 1), in a 32-bit int. */
-#define PRECISION_BITS (32 - 8 - 2)
-
-/* Pillow's clip8: its lookup table is a clamp of (ss >> PRECISION_BITS).
- * Right shift of a negative int is arithmetic with the compilers vitc
- * supports, as Pillow itself assumes. */
-static inline uint8_t clip8(int ss)
-{
-    int v = ss >> PRECISION_BITS;
-    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
 /* ---- coefficients ---- */
 
-/* One pass's taps: for output o, k[o*ksize .. +n[o]) apply to input
- * samples first[o] .. first[o]+n[o]-1. */
-struct coeffs {
-    int ksize;
-    int *bounds; /* (out_size, 2): first input index, tap count */
-    int32_t *k;  /* (out_size, ksize) fixed point, PRECISION_BITS   */
-};
+/* The taps and their layout are resample_kernels.h's. */
+#define PRECISION_BITS VITC_RESAMPLE_PRECISION_BITS
 
-static void coeffs_free(struct coeffs *c)
+static void coeffs_free(struct vitc_resample_coeffs *c)
 {
     vitc_mem_free(c->bounds);
     vitc_mem_free(c->k);
@@ -116,7 +102,7 @@ static void coeffs_free(struct coeffs *c)
  * (float box edges, double weights, sequential sums, truncating casts) is
  * Pillow's, since any change moves pixels by one. */
 static vitc_status coeffs_make(int in_size, float in0, float in1, int out_size,
-                               const struct filter *f, struct coeffs *c)
+                               const struct filter *f, struct vitc_resample_coeffs *c)
 {
     double support, scale, filterscale, center, ww, ss;
     double *w = NULL;
@@ -172,93 +158,120 @@ static vitc_status coeffs_make(int in_size, float in0, float in1, int out_size,
     return VITC_OK;
 }
 
-/* ---- passes (ImagingResampleHorizontal_8bpc / Vertical_8bpc) ---- */
+/* ---- kernel choice ---- */
 
-/* out row r = horizontal pass over in row (r + offset). */
-static void pass_horizontal(const vitc_image *in, vitc_image *out, int offset,
-                            const struct coeffs *c)
+const struct vitc_resample_kernels *vitc_resample_kernels_select(void)
 {
-    for (int yy = 0; yy < out->height; yy++) {
-        const uint8_t *src = in->data + (size_t)(yy + offset) * in->stride;
-        uint8_t *dst = out->data + (size_t)yy * out->stride;
-        for (int xx = 0; xx < out->width; xx++) {
-            int xmin = c->bounds[xx * 2], n = c->bounds[xx * 2 + 1];
-            const int32_t *k = &c->k[(size_t)xx * c->ksize];
-            const uint8_t *s = src + (size_t)xmin * 3;
-            int ss0 = 1 << (PRECISION_BITS - 1), ss1 = ss0, ss2 = ss0;
-            for (int x = 0; x < n; x++) {
-                ss0 += s[3 * x + 0] * k[x];
-                ss1 += s[3 * x + 1] * k[x];
-                ss2 += s[3 * x + 2] * k[x];
-            }
-            dst[3 * xx + 0] = clip8(ss0);
-            dst[3 * xx + 1] = clip8(ss1);
-            dst[3 * xx + 2] = clip8(ss2);
-        }
+    enum vitc_cpu_isa isa = vitc_cpu_best();
+    enum vitc_cpu_isa want;
+    if (vitc_cpu_isa_from_name(getenv("VITC_CPU"), &want) && vitc_cpu_has(want)) {
+        isa = want;
+    }
+    switch (isa) {
+#if defined(__x86_64__)
+    case VITC_ISA_AVX512:
+        return &vitc_resample_avx512;
+    case VITC_ISA_AVX2:
+        return &vitc_resample_avx2;
+#endif
+    default:
+        return &vitc_resample_ref;
     }
 }
 
-/* bounds are relative to in's first row. */
-static void pass_vertical(const vitc_image *in, vitc_image *out, const struct coeffs *c)
+/* ---- the passes ---- */
+
+/* Both passes, the horizontal one feeding the vertical one through a
+ * window of rows (win = 2 * the most taps + 8): each output row's taps are
+ * a run of intermediate rows that only moves down, so the window keeps the
+ * rows still needed, slides them to its top when the next run would pass
+ * its end, and is filled ahead in large blocks. The rows and sums are those
+ * of the whole intermediate image Pillow makes; the window stays in cache
+ * and is small enough not to need fresh pages from the OS on every call. */
+static vitc_status both_passes(const struct vitc_resample_kernels *kern, const vitc_image *src,
+                               const struct vitc_resample_coeffs *ch,
+                               const struct vitc_resample_coeffs *cv, vitc_image *dst)
 {
-    for (int yy = 0; yy < out->height; yy++) {
-        int ymin = c->bounds[yy * 2], n = c->bounds[yy * 2 + 1];
-        const int32_t *k = &c->k[(size_t)yy * c->ksize];
-        uint8_t *dst = out->data + (size_t)yy * out->stride;
-        for (int xx = 0; xx < out->width * 3; xx++) {
-            int ss = 1 << (PRECISION_BITS - 1);
-            for (int y = 0; y < n; y++) {
-                ss += in->data[(size_t)(y + ymin) * in->stride + xx] * k[y];
-            }
-            dst[xx] = clip8(ss);
-        }
+    int height = dst->height;
+    int first = cv->bounds[0];
+    int last = cv->bounds[height * 2 - 2] + cv->bounds[height * 2 - 1];
+    size_t rs = (size_t)dst->width * 3; /* bytes of an intermediate row */
+    int most = 0;
+    for (int i = 0; i < height; i++) {
+        most = cv->bounds[i * 2 + 1] > most ? cv->bounds[i * 2 + 1] : most;
     }
+    int win = 2 * most + 8 < last - first ? 2 * most + 8 : last - first;
+    /* win rows of a width within the image limits: no overflow */
+    uint8_t *buf = vitc_mem_alloc((size_t)win * rs);
+    if (!buf) {
+        return vitc_error(VITC_ERR_NOMEM, "resize: out of memory");
+    }
+    int base = first, done = first; /* buf holds source rows [base, done) */
+    for (int yy = 0; yy < height; yy++) {
+        int ymin = cv->bounds[yy * 2], n = cv->bounds[yy * 2 + 1];
+        if (ymin + n > base + win) {
+            if (done > ymin) {
+                memmove(buf, buf + (size_t)(ymin - base) * rs, (size_t)(done - ymin) * rs);
+            } else {
+                done = ymin; /* rows no output reads */
+            }
+            base = ymin;
+        }
+        if (done < ymin + n) {
+            int to = base + win < last ? base + win : last;
+            kern->horizontal(src->data + (size_t)done * src->stride, src->stride,
+                             buf + (size_t)(done - base) * rs, rs, dst->width, to - done, ch);
+            done = to;
+        }
+        int taps[2] = {0, n};
+        struct vitc_resample_coeffs one = {cv->ksize, taps, cv->k + (size_t)yy * cv->ksize};
+        kern->vertical(buf + (size_t)(ymin - base) * rs, rs, dst->data + (size_t)yy * dst->stride,
+                       dst->stride, (int)rs, 1, &one);
+    }
+    vitc_mem_free(buf);
+    return VITC_OK;
 }
 
-/* ImagingResampleInner with the default box (0, 0, width, height). */
+/* ImagingResampleInner with the default box (0, 0, width, height). Only the
+ * input rows the vertical pass reads get a horizontal pass. */
 static vitc_status resample(const vitc_image *src, int width, int height, const struct filter *f,
                             vitc_image **out)
 {
-    struct coeffs ch = {0, NULL, NULL}, cv = {0, NULL, NULL};
-    vitc_image *tmp = NULL, *dst = NULL;
-    const vitc_image *in = src;
+    const struct vitc_resample_kernels *kern = vitc_resample_kernels_select();
+    struct vitc_resample_coeffs ch = {0, NULL, NULL}, cv = {0, NULL, NULL};
+    vitc_image *dst = NULL;
     int need_h = width != src->width, need_v = height != src->height;
     vitc_status st;
 
     st = coeffs_make(src->height, 0.0f, (float)src->height, height, f, &cv);
+    if (st == VITC_OK && need_h) {
+        st = coeffs_make(src->width, 0.0f, (float)src->width, width, f, &ch);
+    }
     if (st != VITC_OK) {
         goto done;
     }
-    if (need_h) {
-        /* Only the input rows the vertical pass reads get a horizontal pass. */
+    if (need_h && !need_v) {
         int first = cv.bounds[0];
         int last = cv.bounds[height * 2 - 2] + cv.bounds[height * 2 - 1];
-        st = coeffs_make(src->width, 0.0f, (float)src->width, width, f, &ch);
+        st = vitc_image_alloc("resize", width, last - first, &dst);
         if (st == VITC_OK) {
-            st = vitc_image_alloc("resize", width, last - first, &tmp);
+            kern->horizontal(src->data + (size_t)first * src->stride, src->stride, dst->data,
+                             dst->stride, width, last - first, &ch);
         }
-        if (st != VITC_OK) {
-            goto done;
-        }
-        for (int i = 0; i < height; i++) {
-            cv.bounds[i * 2] -= first;
-        }
-        pass_horizontal(src, tmp, first, &ch);
-        in = tmp;
-    }
-    if (need_v) {
-        st = vitc_image_alloc("resize", in->width, height, &dst);
-        if (st != VITC_OK) {
-            goto done;
-        }
-        pass_vertical(in, dst, &cv);
     } else {
-        dst = tmp;
-        tmp = NULL;
+        st = vitc_image_alloc("resize", width, height, &dst);
+        if (st == VITC_OK && need_h) {
+            st = both_passes(kern, src, &ch, &cv, dst);
+        } else if (st == VITC_OK) {
+            kern->vertical(src->data, src->stride, dst->data, dst->stride, width * 3, height, &cv);
+        }
     }
-    *out = dst;
+    if (st == VITC_OK) {
+        *out = dst;
+        dst = NULL;
+    }
 done:
-    vitc_image_free(tmp);
+    vitc_image_free(dst);
     coeffs_free(&ch);
     coeffs_free(&cv);
     return st;
