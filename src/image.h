@@ -42,6 +42,9 @@ vitc_status vitc_gif_decode(const uint8_t *data, size_t size, const char *name, 
 /* BMP (image_bmp.c), read by hand. */
 vitc_status vitc_bmp_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
 
+/* TIFF (image_tiff.c) with libtiff: the first page, as Pillow 9.4 reads it. */
+vitc_status vitc_tiff_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
+
 /* The EXIF orientation (1..8) in a TIFF-structured EXIF block, with or
  * without the "Exif\0\0" prefix; 0 when absent or unreadable; -1 when an
  * allocation failed (the tag could not be looked for, not "absent"). */
