@@ -30,6 +30,9 @@
  * maximal image side is far below this. */
 #define TIFF_MAX_ALLOC ((tmsize_t)256 << 20)
 
+/* Tiles of more pixels than this must not exceed four times their image. */
+#define TIFF_MAX_TILE_PIXELS ((uint64_t)1 << 22)
+
 /* ---- memory source and per-handle messages ---- */
 
 struct source {
@@ -488,6 +491,14 @@ static vitc_status read_tiles(struct job *j)
     TIFFGetField(j->tif, TIFFTAG_TILELENGTH, &tl);
     if (tw == 0 || tl == 0 || tw > INT32_MAX || tl > INT32_MAX) {
         return broken(j, "tile geometry");
+    }
+    /* A tile far larger than its image is a way to make a small file cost
+     * gigabytes (Pillow allocates it): refused past TIFF_MAX_TILE_PIXELS
+     * unless the image itself is that large. */
+    if ((uint64_t)tw * tl > TIFF_MAX_TILE_PIXELS &&
+        (uint64_t)tw * tl > 4 * (uint64_t)j->width * j->height) {
+        return vitc_error(VITC_ERR_FORMAT, "%s: TIFF tiles of %ux%u for a %ux%u image", j->name,
+                          tw, tl, j->width, j->height);
     }
     /* TiffDecode.c's own check, its formula kept as it is. */
     if ((uint64_t)tile_size > (((uint64_t)tl * j->bits / j->planes + 7) / 8) * tw) {
