@@ -517,6 +517,7 @@ static void test_tiff(void)
         {"bad_offset.tif", "bad_offset.tif: corrupt TIFF (strip data", VITC_ERR_FORMAT},
         {"bad_short_strip.tif", "bad_short_strip.tif: corrupt TIFF", VITC_ERR_FORMAT},
         {"bad_no_strips.tif", "StripOffsets", VITC_ERR_FORMAT},
+        {"bad_tile.tif", "TIFF tiles of 32768x32768 for a 8x8 image", VITC_ERR_FORMAT},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[256];

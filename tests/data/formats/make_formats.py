@@ -85,6 +85,14 @@ def tiff_fixtures(photo):
     with open(os.path.join(OUT, "bad_no_strips.tif"), "wb") as f:
         f.write(good.replace(struct.pack("<HHII", 273, 4, 1, offset),
                              struct.pack("<HHII", 700, 4, 1, offset)))
+    # An 8x8 image in one tile of 32768x32768 (a gigabyte to allocate).
+    tags = [(256, 3, 8), (257, 3, 8), (258, 3, 8), (259, 3, 1), (262, 3, 1), (277, 3, 1),
+            (322, 4, 32768), (323, 4, 32768), (324, 4, 8 + 2 + 12 * 10 + 4), (325, 4, 64)]
+    ifd = struct.pack("<H", len(tags)) + b"".join(
+        struct.pack("<HHI", t, k, 1) + (struct.pack("<I", v) if k == 4 else struct.pack("<HH", v, 0))
+        for t, k, v in tags) + bytes(4)
+    with open(os.path.join(OUT, "bad_tile.tif"), "wb") as f:
+        f.write(b"II*\0" + struct.pack("<I", 8) + ifd + bytes(64))
     # 4 MiB of zeros deflated to 4 KiB, for a 64x64 gray strip of 4 KiB.
     bomb = make_tiff(64, 64, 8, 1, 1, zlib.compress(bytes(4 << 20), 9))
     with open(os.path.join(OUT, "bad_bomb.tif"), "wb") as f:
