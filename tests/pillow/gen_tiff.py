@@ -185,6 +185,10 @@ def gen_tiff(d, rng, save, raw, smooth):
         ex[0x0112] = o
         save(f"orient{o}.tif", Image.fromarray(small), exif=ex)
         save(f"orient{o}_lzw.tif", Image.fromarray(small), exif=ex, compression="tiff_lzw")
+        if o in (3, 4, 6, 7):  # YCbCr through libtiff's RGBA reader, which flips by itself
+            save(f"orient{o}_ycbcr_lzw.tif", Image.fromarray(small).convert("YCbCr"), exif=ex,
+                 compression="tiff_lzw")
+            save(f"orient{o}_jpeg.tif", Image.fromarray(small), exif=ex, compression="jpeg")
 
     # Hand-made layouts.
     w, h = 13, 7

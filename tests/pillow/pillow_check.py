@@ -645,8 +645,9 @@ def check(d):
         passed, failed = passed + ok, failed + (not ok)
     tiffs = [n for n in cases["decode"] if n.endswith(".tif")]
     if REFUSED_DAMAGED:
-        print(f"note: {len(REFUSED_DAMAGED)} damaged files refused by vitc, read by Pillow: "
-              + " ".join(x.split()[-1] for x in REFUSED_DAMAGED))
+        files = sorted({x.split()[-1] for x in REFUSED_DAMAGED})
+        print(f"note: {len(files)} damaged files refused by vitc, read by Pillow: "
+              + " ".join(files))
     print(f"TIFF: {len(tiffs)} files checked, "
           f"{sum(read_out(os.path.join(d, n) + '.out')[0] is not None for n in tiffs)} decoded")
     print(f"{passed} passed, {failed} failed")
