@@ -10,11 +10,13 @@
  * planes of separate-plane files one by one, YCbCr through TIFFRGBAImage
  * unless it is JPEG-compressed (then libjpeg converts it to RGB). Pillow
  * reads uncompressed files with its own raw decoder instead; for the files
- * both can read the bytes are the same, and the kinds where they differ are
- * reproduced (big-endian 16/32-bit samples) or refused (uncompressed YCbCr,
- * some separate-plane layouts). The orientation tag is applied twice, as
- * Pillow 9.4 does: once when the image loads, once by exif_transpose. Not
- * here: writing TIFF, later pages, LAB, 12-bit and sub-byte YCbCr. I/O leaf.
+ * both can read the bytes are the same, and where Pillow's two paths differ
+ * this file follows the one Pillow takes (big-endian 32-bit samples it reads
+ * byte-swapped) or refuses (uncompressed YCbCr, some separate-plane
+ * layouts, damaged strip tables libtiff rejects). The orientation tag is
+ * applied twice, as Pillow 9.4 does: once when the image loads, once by
+ * exif_transpose. Not here: writing TIFF, later pages, LAB, 12-bit gray.
+ * I/O leaf.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,9 +40,9 @@
 struct source {
     const uint8_t *data;
     toff_t size, pos;
-    char msg[200];    /* libtiff's first error, for the vitc message       */
-    int mode_warn;    /* libtiff guessed or dropped a tag the mode rests on */
-    int extra_added;  /* libtiff made samples past the colors ExtraSamples  */
+    char msg[200];   /* libtiff's first error, for the vitc message       */
+    int mode_warn;   /* libtiff guessed or dropped a tag the mode rests on */
+    int extra_added; /* libtiff made samples past the colors ExtraSamples  */
 };
 
 static tmsize_t src_read(thandle_t h, void *buf, tmsize_t n)
@@ -143,37 +145,36 @@ enum mode { M_1, M_L, M_I16, M_I16B, M_I, M_F, M_LA, M_P, M_PA, M_RGB, M_RGBA, M
  * to bands, 'i' 16/32-bit integers, 'f' 32-bit floats. */
 struct open_info {
     uint16_t photo, format, bps, spp;
-    int8_t extra[3];  /* ExtraSamples, -1 past the end                */
-    uint8_t order;    /* 0: both byte orders, 'I' or 'M' only          */
-    uint8_t fill2;    /* FillOrder 2 also has a row: 0 no, 1 yes, 'I'  */
+    int8_t extra[3]; /* ExtraSamples, -1 past the end                */
+    uint8_t order;   /* 0: both byte orders, 'I' or 'M' only          */
+    uint8_t fill2;   /* FillOrder 2 also has a row: 0 no, 1 yes, 'I'  */
     enum mode mode;
     char kind;
-    uint8_t invert;   /* MinIsWhite samples ("1;I", "L;I")             */
-    uint8_t premul;   /* "RGBa": associated alpha                      */
+    uint8_t invert; /* MinIsWhite samples ("1;I", "L;I")             */
+    uint8_t premul; /* "RGBa": associated alpha                      */
     uint8_t is_signed;
 };
 
-#define NX {-1, -1, -1}
 static const struct open_info OPEN_INFO[] = {
-    {0, 1, 1, 1, NX, 0, 1, M_1, 'g', 1, 0, 0},
-    {1, 1, 1, 1, NX, 0, 1, M_1, 'g', 0, 0, 0},
-    {0, 1, 2, 1, NX, 0, 1, M_L, 'g', 1, 0, 0},
-    {1, 1, 2, 1, NX, 0, 1, M_L, 'g', 0, 0, 0},
-    {0, 1, 4, 1, NX, 0, 1, M_L, 'g', 1, 0, 0},
-    {1, 1, 4, 1, NX, 0, 1, M_L, 'g', 0, 0, 0},
-    {0, 1, 8, 1, NX, 0, 1, M_L, 'g', 1, 0, 0},
-    {1, 1, 8, 1, NX, 0, 1, M_L, 'g', 0, 0, 0},
-    {0, 1, 16, 1, NX, 'I', 0, M_I16, 'i', 0, 0, 0},   /* no inversion: "I;16" */
-    {1, 1, 16, 1, NX, 'I', 'I', M_I16, 'i', 0, 0, 0},
-    {1, 1, 16, 1, NX, 'M', 0, M_I16B, 'i', 0, 0, 0},
-    {1, 2, 16, 1, NX, 0, 0, M_I, 'i', 0, 0, 1},
-    {0, 3, 32, 1, NX, 0, 0, M_F, 'f', 0, 0, 0},
-    {1, 1, 32, 1, NX, 'I', 0, M_I, 'i', 0, 0, 0},
-    {1, 2, 32, 1, NX, 0, 0, M_I, 'i', 0, 0, 1},
-    {1, 3, 32, 1, NX, 0, 0, M_F, 'f', 0, 0, 0},
+    {0, 1, 1, 1, {-1, -1, -1}, 0, 1, M_1, 'g', 1, 0, 0},
+    {1, 1, 1, 1, {-1, -1, -1}, 0, 1, M_1, 'g', 0, 0, 0},
+    {0, 1, 2, 1, {-1, -1, -1}, 0, 1, M_L, 'g', 1, 0, 0},
+    {1, 1, 2, 1, {-1, -1, -1}, 0, 1, M_L, 'g', 0, 0, 0},
+    {0, 1, 4, 1, {-1, -1, -1}, 0, 1, M_L, 'g', 1, 0, 0},
+    {1, 1, 4, 1, {-1, -1, -1}, 0, 1, M_L, 'g', 0, 0, 0},
+    {0, 1, 8, 1, {-1, -1, -1}, 0, 1, M_L, 'g', 1, 0, 0},
+    {1, 1, 8, 1, {-1, -1, -1}, 0, 1, M_L, 'g', 0, 0, 0},
+    {0, 1, 16, 1, {-1, -1, -1}, 'I', 0, M_I16, 'i', 0, 0, 0}, /* no inversion: "I;16" */
+    {1, 1, 16, 1, {-1, -1, -1}, 'I', 'I', M_I16, 'i', 0, 0, 0},
+    {1, 1, 16, 1, {-1, -1, -1}, 'M', 0, M_I16B, 'i', 0, 0, 0},
+    {1, 2, 16, 1, {-1, -1, -1}, 0, 0, M_I, 'i', 0, 0, 1},
+    {0, 3, 32, 1, {-1, -1, -1}, 0, 0, M_F, 'f', 0, 0, 0},
+    {1, 1, 32, 1, {-1, -1, -1}, 'I', 0, M_I, 'i', 0, 0, 0},
+    {1, 2, 32, 1, {-1, -1, -1}, 0, 0, M_I, 'i', 0, 0, 1},
+    {1, 3, 32, 1, {-1, -1, -1}, 0, 0, M_F, 'f', 0, 0, 0},
     {1, 1, 8, 2, {2, -1, -1}, 0, 0, M_LA, 'b', 0, 0, 0},
-    {2, 1, 8, 3, NX, 0, 1, M_RGB, 'b', 0, 0, 0},
-    {2, 1, 8, 4, NX, 0, 0, M_RGBA, 'b', 0, 0, 0},
+    {2, 1, 8, 3, {-1, -1, -1}, 0, 1, M_RGB, 'b', 0, 0, 0},
+    {2, 1, 8, 4, {-1, -1, -1}, 0, 0, M_RGBA, 'b', 0, 0, 0},
     {2, 1, 8, 4, {0, -1, -1}, 0, 0, M_RGBX, 'b', 0, 0, 0},
     {2, 1, 8, 5, {0, 0, -1}, 0, 0, M_RGBX, 'b', 0, 0, 0},
     {2, 1, 8, 6, {0, 0, 0}, 0, 0, M_RGBX, 'b', 0, 0, 0},
@@ -183,23 +184,22 @@ static const struct open_info OPEN_INFO[] = {
     {2, 1, 8, 4, {2, -1, -1}, 0, 0, M_RGBA, 'b', 0, 0, 0},
     {2, 1, 8, 5, {2, 0, -1}, 0, 0, M_RGBA, 'b', 0, 0, 0},
     {2, 1, 8, 6, {2, 0, 0}, 0, 0, M_RGBA, 'b', 0, 0, 0},
-    {2, 1, 16, 3, NX, 0, 0, M_RGB, 'w', 0, 0, 0},
-    {2, 1, 16, 4, NX, 0, 0, M_RGBA, 'w', 0, 0, 0},
+    {2, 1, 16, 3, {-1, -1, -1}, 0, 0, M_RGB, 'w', 0, 0, 0},
+    {2, 1, 16, 4, {-1, -1, -1}, 0, 0, M_RGBA, 'w', 0, 0, 0},
     {2, 1, 16, 4, {0, -1, -1}, 0, 0, M_RGBX, 'w', 0, 0, 0},
     {2, 1, 16, 4, {1, -1, -1}, 0, 0, M_RGBA, 'w', 0, 1, 0},
     {2, 1, 16, 4, {2, -1, -1}, 0, 0, M_RGBA, 'w', 0, 0, 0},
-    {3, 1, 1, 1, NX, 0, 1, M_P, 'p', 0, 0, 0},
-    {3, 1, 2, 1, NX, 0, 1, M_P, 'p', 0, 0, 0},
-    {3, 1, 4, 1, NX, 0, 1, M_P, 'p', 0, 0, 0},
-    {3, 1, 8, 1, NX, 0, 1, M_P, 'p', 0, 0, 0},
+    {3, 1, 1, 1, {-1, -1, -1}, 0, 1, M_P, 'p', 0, 0, 0},
+    {3, 1, 2, 1, {-1, -1, -1}, 0, 1, M_P, 'p', 0, 0, 0},
+    {3, 1, 4, 1, {-1, -1, -1}, 0, 1, M_P, 'p', 0, 0, 0},
+    {3, 1, 8, 1, {-1, -1, -1}, 0, 1, M_P, 'p', 0, 0, 0},
     {3, 1, 8, 2, {2, -1, -1}, 0, 0, M_PA, 'b', 0, 0, 0},
-    {5, 1, 8, 4, NX, 0, 0, M_CMYK, 'b', 0, 0, 0},
+    {5, 1, 8, 4, {-1, -1, -1}, 0, 0, M_CMYK, 'b', 0, 0, 0},
     {5, 1, 8, 5, {0, -1, -1}, 0, 0, M_CMYK, 'b', 0, 0, 0},
     {5, 1, 8, 6, {0, 0, -1}, 0, 0, M_CMYK, 'b', 0, 0, 0},
-    {5, 1, 16, 4, NX, 'I', 0, M_CMYK, 'w', 0, 0, 0},
-    {6, 1, 8, 3, NX, 0, 0, M_RGB, 'b', 0, 0, 0},  /* YCbCr: "RGBX", see below */
+    {5, 1, 16, 4, {-1, -1, -1}, 'I', 0, M_CMYK, 'w', 0, 0, 0},
+    {6, 1, 8, 3, {-1, -1, -1}, 0, 0, M_RGB, 'b', 0, 0, 0}, /* YCbCr: "RGBX", see below */
 };
-#undef NX
 
 /* The bands of each mode in Pillow's 4-byte pixel (1, L, P, I, F: 1). */
 static int mode_bands(enum mode m)
@@ -255,7 +255,7 @@ static const struct open_info *find_open_info(int big_endian, unsigned photo, un
 struct layout {
     const struct open_info *info;
     unsigned bps, spp;
-    int swap32;    /* 32-bit big-endian rawmode applied to libtiff's native bytes */
+    int swap32; /* 32-bit big-endian rawmode applied to libtiff's native bytes */
 };
 
 static uint8_t clip_i(int64_t v)
@@ -391,10 +391,10 @@ struct job {
     const char *name;
     struct layout lay;
     uint32_t width, height;
-    unsigned planes;  /* 1, or the mode's bands for separate planes */
-    int raw;          /* uncompressed: Pillow's raw decoder reads it  */
-    uint64_t bits;    /* the rawmode's bits per pixel               */
-    uint8_t *px;      /* (height, width, 4) Pillow pixels           */
+    unsigned planes; /* 1, or the mode's bands for separate planes */
+    int raw;         /* uncompressed: Pillow's raw decoder reads it  */
+    uint64_t bits;   /* the rawmode's bits per pixel               */
+    uint8_t *px;     /* (height, width, 4) Pillow pixels           */
 };
 
 static vitc_status broken(const struct job *j, const char *what)
@@ -497,8 +497,8 @@ static vitc_status read_tiles(struct job *j)
      * unless the image itself is that large. */
     if ((uint64_t)tw * tl > TIFF_MAX_TILE_PIXELS &&
         (uint64_t)tw * tl > 4 * (uint64_t)j->width * j->height) {
-        return vitc_error(VITC_ERR_FORMAT, "%s: TIFF tiles of %ux%u for a %ux%u image", j->name,
-                          tw, tl, j->width, j->height);
+        return vitc_error(VITC_ERR_FORMAT, "%s: TIFF tiles of %ux%u for a %ux%u image", j->name, tw,
+                          tl, j->width, j->height);
     }
     /* TiffDecode.c's own check, its formula kept as it is. */
     if ((uint64_t)tile_size > (((uint64_t)tl * j->bits / j->planes + 7) / 8) * tw) {
@@ -559,8 +559,7 @@ static vitc_status read_rgba(struct job *j)
     }
     img.req_orientation = ORIENTATION_TOPLEFT;
     img.col_offset = 0;
-    if (img.width != j->width || vitc_mul_size((size_t)img.width * 4, rpb, &n) ||
-        n > INT32_MAX) {
+    if (img.width != j->width || vitc_mul_size((size_t)img.width * 4, rpb, &n) || n > INT32_MAX) {
         st = broken(j, "YCbCr block size");
         goto done;
     }
@@ -601,9 +600,8 @@ done:
 /* The compressions Pillow names (COMPRESSION_INFO); others it refuses. */
 static int pillow_knows_compression(unsigned c)
 {
-    static const unsigned known[] = {1,     2,     3,     4,     5,     6,     7,    8,
-                                     32771, 32773, 32809, 32946, 34676, 34677, 34925, 50000,
-                                     50001};
+    static const unsigned known[] = {1,     2,     3,     4,     5,     6,     7,     8,    32771,
+                                     32773, 32809, 32946, 34676, 34677, 34925, 50000, 50001};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         if (known[i] == c) {
             return 1;
@@ -650,13 +648,12 @@ static int raw_single_plane_ok(const struct open_info *e, unsigned bps, unsigned
         return 0;
     }
     /* 32-bit "I;32..." and "F;32..." become "I" and "F": native order */
-    return (e->kind == 'g' && (bps == 1 || bps == 8)) || (e->kind == 'p' && bps == 8) ||
-           bps == 32;
+    return (e->kind == 'g' && (bps == 1 || bps == 8)) || (e->kind == 'p' && bps == 8) || bps == 32;
 }
 
 /* Decides Pillow's mode for the current directory, or refuses. */
-static vitc_status pick_layout(struct job *j, uint16_t compression, uint16_t photo,
-                               uint16_t planar, int *rgba_path, int *jpeg_rgb)
+static vitc_status pick_layout(struct job *j, uint16_t compression, uint16_t photo, uint16_t planar,
+                               int *rgba_path, int *jpeg_rgb)
 {
     TIFF *tif = j->tif;
     uint16_t bps = 1, spp = 1, format = 1, fill = 1, n_extra = 0, *extra = NULL;
@@ -689,8 +686,8 @@ static vitc_status pick_layout(struct job *j, uint16_t compression, uint16_t pho
                           j->name, photo, spp, bps, format, n_extra, fill);
     }
     /* Pillow's raw decoder has no "P;1R", "P;2R", "P;4R" or "L;IR". */
-    if (raw && fill == 2 && ((e->kind == 'p' && bps < 8) || (e->kind == 'g' && bps == 8 &&
-                                                             e->invert))) {
+    if (raw && fill == 2 &&
+        ((e->kind == 'p' && bps < 8) || (e->kind == 'g' && bps == 8 && e->invert))) {
         return unsupported(j->name, "uncompressed TIFF in fill order 2 of this kind (Pillow "
                                     "has no unpacker for it)");
     }
@@ -760,12 +757,12 @@ static vitc_status decode_page(struct job *j, vitc_image **out)
     TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &compression);
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
     if (!pillow_knows_compression(compression)) {
-        return vitc_error(VITC_ERR_UNSUPPORTED, "%s: TIFF compression %u is not supported",
-                          j->name, compression);
+        return vitc_error(VITC_ERR_UNSUPPORTED, "%s: TIFF compression %u is not supported", j->name,
+                          compression);
     }
     if (!TIFFIsCODECConfigured(compression)) {
-        return vitc_error(VITC_ERR_UNSUPPORTED, "%s: TIFF compression %u is not available",
-                          j->name, compression);
+        return vitc_error(VITC_ERR_UNSUPPORTED, "%s: TIFF compression %u is not available", j->name,
+                          compression);
     }
     if (j->src->mode_warn) {
         return vitc_error(VITC_ERR_FORMAT, "%s: TIFF with a damaged pixel layout (%s)", j->name,
@@ -799,8 +796,8 @@ static vitc_status decode_page(struct job *j, vitc_image **out)
     }
     j->px = vitc_mem_calloc(1, n_px);
     if (!j->px) {
-        return vitc_error(VITC_ERR_NOMEM, "%s: out of memory for a %ux%u image", j->name,
-                          j->width, j->height);
+        return vitc_error(VITC_ERR_NOMEM, "%s: out of memory for a %ux%u image", j->name, j->width,
+                          j->height);
     }
     if (rgba_path) {
         st = read_rgba(j);

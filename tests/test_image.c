@@ -523,8 +523,8 @@ static void test_tiff(void)
         char path[256];
         snprintf(path, sizeof path, FORMATS "/%s", bad[i].file);
         vitc_status st = vitc_image_load(path, &img);
-        CHECKF(st == bad[i].st && img == NULL && strstr(vitc_last_error(), bad[i].why),
-               "%s: %d %s", bad[i].file, (int)st, vitc_last_error());
+        CHECKF(st == bad[i].st && img == NULL && strstr(vitc_last_error(), bad[i].why), "%s: %d %s",
+               bad[i].file, (int)st, vitc_last_error());
     }
     /* 4 MiB of deflated zeros for a 4 KiB strip: libtiff stops at the
      * strip, as in Pillow, and the image is the 64x64 it declares. */
