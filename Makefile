@@ -12,12 +12,12 @@
 BUILD   ?= build
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := libjpeg libpng jansson libexif libcurl libwebp libwebpdemux
+PKGS    := libjpeg libpng jansson libexif libcurl libwebp libwebpdemux libtiff-4
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(PKG_LIBS),)
-$(error missing libraries: install pkg-config libjpeg-dev libpng-dev libjansson-dev libexif-dev libcurl4-openssl-dev libwebp-dev (see README))
+$(error missing libraries: install pkg-config libjpeg-dev libpng-dev libjansson-dev libexif-dev libcurl4-openssl-dev libwebp-dev libtiff-dev (see README))
 endif
 
 # libmicrohttpd: only the command links it (`vitc serve`), not the library.

@@ -78,8 +78,9 @@ const cli_command cli_cmd_embed = {
     .summary = "Write a model output for images or pixel_values to a .npy or .safetensors file.",
     .synopsis = "MODEL INPUT... -o OUT [--list FILE] [--recursive] [--skip-errors] [options]",
     .description =
-        "INPUT is an image (JPEG, PNG, WebP, GIF or BMP), a directory (its files named\n"
-        ".jpg, .jpeg, .jpe, .jfif, .png, .webp, .gif, .bmp or .dib, hidden files skipped;\n"
+        "INPUT is an image (JPEG, PNG, WebP, GIF, BMP or TIFF), a directory (its files named\n"
+        ".jpg, .jpeg, .jpe, .jfif, .png, .webp, .gif, .bmp, .dib, .tif or .tiff, hidden files\n"
+        "skipped;\n"
         "with --recursive also those of its subdirectories, symbolic links to directories\n"
         "not followed; sorted by path in byte order; its other files are counted in a\n"
         "warning, named with --verbose or --skip-errors) or a .npy of float32 pixel_values\n"

@@ -91,9 +91,9 @@ static int ends_with_ci(const char *s, const char *suffix)
 
 /* The file names a directory gives as images, by the formats the library reads (which
  * go by a file's bytes, not its name: a misnamed file listed by hand still decodes). */
-static const char *const image_suffixes[] = {".jpg",  ".jpeg", ".jpe", ".jfif", ".png",
-                                             ".webp", ".gif",  ".bmp", ".dib"};
-#define IMAGE_FORMATS "JPEG, PNG, WebP, GIF, BMP"
+static const char *const image_suffixes[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp",
+                                             ".gif", ".bmp",  ".dib", ".tif",  ".tiff"};
+#define IMAGE_FORMATS "JPEG, PNG, WebP, GIF, BMP, TIFF"
 
 static int is_image_name(const char *name)
 {

@@ -417,6 +417,77 @@ def webp_seeds(t, rgb, rng):
 # ---- serve_request (v2 JSON, binary extension, multipart) --------------------------------------
 
 
+def tiff_seeds():
+    """Seeds for fuzz_tiff, and a few for fuzz_image: Pillow's writer in several
+    compressions, the hand-made layouts of tests/pillow/gen_tiff.py, tiffcp's tiles
+    and planes when it is installed, and hostile headers (huge or zero sizes, strip
+    offsets past the end, no strips, a deflate stream far longer than its strip)."""
+    import shutil
+    import subprocess
+    import tempfile
+    sys.path.insert(0, "tests/pillow")
+    from gen_tiff import make_tiff, pack_bits
+    t = "tiff"
+    rng = np.random.default_rng(5)
+    px = rng.integers(0, 255, (7, 9, 3)).astype("u1")
+    rgb = Image.fromarray(px, "RGB")
+    seeds = {}
+    for comp in ("raw", "tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg", "group4"):
+        im = rgb.convert("1") if comp == "group4" else rgb
+        seeds["pil_%s.tif" % comp] = pil_bytes(im, "TIFF", compression=comp)
+    for mode in ("L", "LA", "P", "RGBA", "CMYK", "I;16", "I", "F", "YCbCr", "1"):
+        seeds["pil_%s.tif" % mode.replace(";", "")] = pil_bytes(rgb.convert(mode) if mode not in
+                                                                ("I;16",) else
+                                                                rgb.convert("L").convert("I;16"),
+                                                                "TIFF", compression="tiff_lzw")
+    ex = Image.Exif()
+    ex[0x0112] = 6
+    seeds["orient6.tif"] = pil_bytes(rgb, "TIFF", exif=ex)
+    seeds["multipage.tif"] = pil_bytes(rgb, "TIFF", save_all=True, append_images=[rgb])
+    seeds["rgb16_be.tif"] = make_tiff(9, 7, 16, 3, 2, bytes(range(256)) * 1 + bytes(122), ">")
+    seeds["premul.tif"] = make_tiff(9, 7, 8, 4, 2, bytes(rng.integers(0, 255, 252, dtype="u1")),
+                                    extra=(1,))
+    seeds["p4_fill2.tif"] = make_tiff(9, 7, 4, 1, 3, pack_bits(rng.integers(0, 16, (7, 9)), 4),
+                                      colormap=list(range(48)), fillorder=2)
+    seeds["planar.tif"] = make_tiff(9, 7, 8, 3, 2, px.transpose(2, 0, 1).tobytes(), planar=2,
+                                    rows_per_strip=2)
+    seeds["strips.tif"] = make_tiff(9, 7, 8, 3, 2, px.tobytes(), rows_per_strip=3)
+    tiffcp = shutil.which("tiffcp")
+    if tiffcp:
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "in.tif")
+            with open(src, "wb") as f:
+                f.write(seeds["pil_raw.tif"])
+            for name, args in (("tiled_lzw2", ["-t", "-w", "16", "-l", "16", "-c", "lzw:2"]),
+                               ("separate_zip", ["-p", "separate", "-c", "zip"]),
+                               ("ycbcr_jpeg", ["-c", "jpeg", "-r", "8"]),
+                               ("be_tiled", ["-B", "-t", "-w", "16", "-l", "16"]),
+                               ("bigtiff", ["-8", "-c", "packbits"])):
+                out = os.path.join(d, name + ".tif")
+                if subprocess.run([tiffcp, *args, src, out], check=False).returncode == 0:
+                    with open(out, "rb") as f:
+                        seeds["cp_%s.tif" % name] = f.read()
+    # Hostile: the sizes and offsets lie.
+    seeds["huge_dims.tif"] = make_tiff(9, 7, 8, 3, 2, px.tobytes()).replace(
+        struct.pack("<HHII", 256, 4, 1, 9), struct.pack("<HHII", 256, 4, 1, 60000)).replace(
+        struct.pack("<HHII", 257, 4, 1, 7), struct.pack("<HHII", 257, 4, 1, 60000))
+    seeds["zero_width.tif"] = make_tiff(9, 7, 8, 3, 2, px.tobytes()).replace(
+        struct.pack("<HHII", 256, 4, 1, 9), struct.pack("<HHII", 256, 4, 1, 0))
+    good = make_tiff(9, 7, 8, 3, 2, px.tobytes())
+    seeds["offset_past_end.tif"] = good.replace(struct.pack("<HHI", 273, 4, 1),
+                                                struct.pack("<HHI", 273, 4, 1))[:-60]
+    seeds["truncated.tif"] = seeds["pil_tiff_lzw.tif"][:len(seeds["pil_tiff_lzw.tif"]) // 2]
+    bomb = zlib.compress(bytes(1 << 22), 9)
+    seeds["deflate_bomb.tif"] = make_tiff(64, 64, 8, 1, 1, bomb).replace(
+        struct.pack("<HHIH", 259, 3, 1, 1), struct.pack("<HHIH", 259, 3, 1, 8))
+    for name, data in seeds.items():
+        put(t, name, data)
+        if name.startswith(("pil_raw", "pil_tiff_lzw", "cp_tiled", "orient6", "huge_dims",
+                            "deflate_bomb", "planar")):
+            put("image", "tiff_" + name, data)
+        put(t, "flip_" + name, flip(data, len(data) // 3))
+
+
 def serve_request_seeds():
     t = "serve_request"
     fp32 = {"inputs": [{"name": "pixel_values", "datatype": "FP32", "shape": [1, 3, 2, 2],
@@ -467,6 +538,7 @@ def main():
     json_seeds()
     npy_seeds()
     image_seeds()
+    tiff_seeds()
     serve_request_seeds()
 
 

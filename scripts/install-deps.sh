@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what vitc needs on Debian (12 or later): the compiler, pkg-config and
-# the libraries it links (libjpeg-turbo, libpng, jansson, libexif, libcurl, libwebp). With --test,
+# the libraries it links (libjpeg-turbo, libpng, jansson, libexif, libcurl, libwebp, libtiff). With --test,
 # also what the test suite uses: python3-numpy and python3-torch for the
 # PyTorch reference of the full ViT-B/16.
 set -euo pipefail
@@ -10,8 +10,12 @@ pkgs=(build-essential pkg-config libjpeg-dev libpng-dev libjansson-dev libexif-d
 pkgs+=(libmicrohttpd-dev)
 # WebP decoding (libwebp and its demux/animation library).
 pkgs+=(libwebp-dev)
+# TIFF decoding.
+pkgs+=(libtiff-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(python3 python3-numpy python3-torch python3-pil)
+    # tests/pillow writes tiled, separate-plane and BigTIFF files with tiffcp.
+    pkgs+=(libtiff-tools)
     # make fuzz (libFuzzer) and the sanitizer/memcheck stages of .ci/run.
     pkgs+=(clang libclang-rt-14-dev valgrind)
     # The Python package's tests (pytest; pip install ./python into a venv) and man -l.

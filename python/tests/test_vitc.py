@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -419,6 +420,31 @@ def test_directory_walks_equal_cli(in21k, tmp_path, recursive):
     np.testing.assert_array_equal(in21k.embed(root, recursive=recursive), np.load(out))
 
 
+def test_directory_names_skipped_files(tmp_path):
+    root = make_tree(tmp_path / "tree")
+    with open(os.path.join(os.path.dirname(IMAGES), "..", "formats", "rgb_lzw.tif"), "rb") as f:
+        (root / "scan.TIFF").write_bytes(f.read())
+    (root / "data.csv").write_text("1,2\n")
+    (root / "a" / "readme.md").write_text("not an image")
+    with pytest.warns(vitc.SkippedFilesWarning) as caught:
+        names = vitc.list_inputs(root)
+    assert [os.path.basename(n) for n in names] == ["b.jpg", "link.png", "scan.TIFF"]
+    assert len(caught) == 1
+    w = caught[0].message
+    assert w.files == [str(root / "data.csv"), str(root / "notes.txt")]
+    assert "skipped 2 files" in str(w) and "data.csv" in str(w) and "notes.txt" in str(w)
+    with pytest.warns(vitc.SkippedFilesWarning) as caught:
+        vitc.list_inputs(root, recursive=True)
+    assert caught[0].message.files == [str(root / "a" / "readme.md"), str(root / "data.csv"),
+                                       str(root / "notes.txt")]
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "scan.tif").write_bytes((root / "scan.TIFF").read_bytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert vitc.list_inputs(clean) == [str(clean / "scan.tif")]
+
+
 def test_list_inputs_names_rows(tmp_path):
     pv = fixture(IN21K, "inputs.pixel_values")
     npy = tmp_path / "pv.npy"
@@ -426,7 +452,7 @@ def test_list_inputs_names_rows(tmp_path):
     gray = os.path.join(IMAGES, "gray.png")
     assert vitc.list_inputs([gray, str(npy), pv[0], b"bytes"]) == [
         gray, str(npy) + "[0]", str(npy) + "[1]", str(npy) + "[2]", "images[2]", "images[3]"]
-    with pytest.raises(vitc.FileError, match="no JPEG or PNG files in this directory tree"):
+    with pytest.raises(vitc.FileError, match="no image files .* in this directory tree"):
         vitc.list_inputs(tmp_path, recursive=True)
 
 

@@ -26,12 +26,12 @@ subclasses carrying the library's status and message."""
 
 from ._version import __version__
 from ._errors import (BackendError, FileError, FormatError, InvalidArgumentError,
-                      OutOfMemoryError, UnsupportedError, VitcError)
+                      OutOfMemoryError, SkippedFilesWarning, UnsupportedError, VitcError)
 from . import _lib
 from ._model import Model, Preprocessor, list_inputs, pull
 
 for _cls in (VitcError, InvalidArgumentError, FileError, FormatError, UnsupportedError,
-             OutOfMemoryError, BackendError, Model, Preprocessor):
+             OutOfMemoryError, BackendError, SkippedFilesWarning, Model, Preprocessor):
     _cls.__module__ = __name__
 
 library_version = _lib.lib.vitc_version().decode()
@@ -43,5 +43,5 @@ library_path = _lib.lib._name
 __all__ = [
     "Model", "Preprocessor", "list_inputs", "pull", "VitcError", "InvalidArgumentError",
     "FileError", "FormatError", "UnsupportedError", "OutOfMemoryError", "BackendError",
-    "__version__", "library_version", "library_path",
+    "SkippedFilesWarning", "__version__", "library_version", "library_path",
 ]

@@ -56,6 +56,15 @@ class BackendError(VitcError, RuntimeError):
     status = 6
 
 
+class SkippedFilesWarning(UserWarning):
+    """A directory held files that are not images of a format vitc reads; they
+    were left out. The message names them; `files` lists their paths."""
+
+    def __init__(self, message, files=()):
+        super().__init__(message)
+        self.files = list(files)
+
+
 _BY_STATUS = {cls.status: cls for cls in (InvalidArgumentError, FileError, FormatError,
                                           UnsupportedError, OutOfMemoryError, BackendError)}
 

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Turns what a caller passes as images into an ordered list of inputs and each
 input into its pixel_values row. Accepted, alone or in a list or any iterable:
-image paths (str or os.PathLike), directories (their JPEG/PNG files, with
+image paths (str or os.PathLike), directories (their image files, with
 recursive=True those of subdirectories too, sorted by path in byte order,
 hidden entries skipped, links to directories not entered: as `vitc embed`
-lists them), .npy
+lists them; their other files named in a SkippedFilesWarning), .npy
 files of float32 pixel_values, encoded image bytes, uint8 HWC arrays (RGB;
 gray and RGBA are converted as Pillow's convert("RGB") does) and float32
 pixel_values arrays [C,H,W] or [N,C,H,W]. Decoding and preprocessing are the
@@ -12,14 +12,17 @@ library's; this module only dispatches and checks shapes."""
 
 import ctypes
 import os
+import warnings
 
 import numpy as np
 
 from . import _lib
-from ._errors import FileError, InvalidArgumentError
+from ._errors import FileError, InvalidArgumentError, SkippedFilesWarning
 
 # The names `vitc embed` takes from a directory (cli/inputs.c).
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib",
+                   ".tif", ".tiff")
+_IMAGE_FORMATS = "JPEG, PNG, WebP, GIF, BMP, TIFF"
 
 # ---- expanding arguments ------------------------------------------------------
 
@@ -34,10 +37,11 @@ class Input:
         self.kind, self.value, self.name = kind, value, name
 
 
-def _walk(raw, recursive, out):
-    """Appends the JPEG/PNG files under directory raw (bytes) to out. A symbolic
-    link counts as what it points to, but links to directories are never
-    entered, so no walk can loop."""
+def _walk(raw, recursive, out, skipped):
+    """Appends the image files under directory raw (bytes) to out and its other
+    files (not hidden, not directories) to skipped. A symbolic link counts as
+    what it points to, but links to directories are never entered, so no walk
+    can loop."""
     suffixes = tuple(s.encode() for s in _IMAGE_SUFFIXES)
     sep = b"" if raw.endswith(b"/") else b"/"
     try:
@@ -48,19 +52,32 @@ def _walk(raw, recursive, out):
         if entry.name.startswith(b"."):
             continue
         path = raw + sep + entry.name
-        if entry.is_file() and entry.name.lower().endswith(suffixes):
+        is_file = entry.is_file()
+        if is_file and entry.name.lower().endswith(suffixes):
             out.append(path)
-        elif recursive and entry.is_dir(follow_symlinks=False):
-            _walk(path, recursive, out)
+        elif entry.is_dir(follow_symlinks=False):
+            if recursive:
+                _walk(path, recursive, out, skipped)
+        elif is_file or not entry.is_dir():
+            skipped.append(path)
 
 
 def _list_dir(path, recursive):
-    """A directory's JPEG/PNG files as `vitc embed` lists them."""
-    found = []
-    _walk(os.fsencode(path), recursive, found)
+    """A directory's image files as `vitc embed` lists them. The files left out
+    (not hidden, not directories) are named in a SkippedFilesWarning, as the
+    CLI's warning and --verbose name them."""
+    found, skipped = [], []
+    _walk(os.fsencode(path), recursive, found, skipped)
+    if skipped:
+        names = [os.fsdecode(p) for p in sorted(skipped)]
+        warnings.warn(SkippedFilesWarning(
+            "%s: skipped %d file%s that %s not image files of a format vitc reads (%s): %s"
+            % (os.fsdecode(path), len(names), "" if len(names) == 1 else "s",
+               "is" if len(names) == 1 else "are", _IMAGE_FORMATS, ", ".join(names)), names),
+            stacklevel=5)
     if not found:
-        raise FileError("%s: no JPEG or PNG files in this directory%s"
-                        % (os.fsdecode(path), " tree" if recursive else ""))
+        raise FileError("%s: no image files (%s) in this directory%s"
+                        % (os.fsdecode(path), _IMAGE_FORMATS, " tree" if recursive else ""))
     return [os.fsdecode(p) for p in sorted(found)]
 
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * decoders.h — the image decoders (jpeg.c, png.c, webp.c, gif.c, bmp.c),
+ * decoders.h — the image decoders (jpeg.c, png.c, webp.c, gif.c, bmp.c, tiff.c),
  * which load.c calls after sniffing the format, and the EXIF orientation
  * helpers (exif.c) they share. I/O leaf: nothing here knows models or
  * preprocessing. Decoders allocate through pixels.h and never call load.c.
@@ -26,6 +26,9 @@ vitc_status vitc_gif_decode(const uint8_t *data, size_t size, const char *name, 
 
 /* BMP (bmp.c), read by hand. */
 vitc_status vitc_bmp_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
+
+/* TIFF (tiff.c) with libtiff: the first page, as Pillow 9.4 reads it. */
+vitc_status vitc_tiff_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
 
 /* The EXIF orientation (1..8) in a TIFF-structured EXIF block, with or
  * without the "Exif\0\0" prefix; 0 when absent or unreadable; -1 when an

@@ -14,7 +14,7 @@
 #include "image/decoders.h"
 
 /* What vitc_image_load reads, for messages. */
-#define SUPPORTED "JPEG, PNG, WebP, GIF and BMP"
+#define SUPPORTED "JPEG, PNG, WebP, GIF, BMP and TIFF"
 
 /* Files beyond this are refused before reading: even an uncompressed RGB
  * image at the pixel limit is ~512 MiB. */
@@ -30,10 +30,6 @@ static int starts_with(const uint8_t *d, size_t n, const void *magic, size_t m)
 /* Names the formats Pillow would recognise but vitc does not decode. */
 static const char *other_format(const uint8_t *d, size_t n)
 {
-    if (starts_with(d, n, "II*\0", 4) || starts_with(d, n, "MM\0*", 4) ||
-        starts_with(d, n, "II+\0", 4) || starts_with(d, n, "MM\0+", 4)) { /* and BigTIFF */
-        return "TIFF";
-    }
     if (starts_with(d, n, "\0\0\0\x0cjP  \r\n\x87\n", 12) ||
         starts_with(d, n, "\xff\x4f\xff\x51", 4)) {
         return "JPEG 2000";
@@ -82,6 +78,12 @@ vitc_status vitc_image_load_memory(const void *data, size_t size, const char *na
     }
     if (starts_with(d, size, "BM", 2)) {
         return vitc_bmp_decode(d, size, name, out);
+    }
+    /* Classic TIFF and BigTIFF, both byte orders (Pillow's PREFIXES also
+     * take two swapped magics, which libtiff refuses). */
+    if (starts_with(d, size, "II*\0", 4) || starts_with(d, size, "MM\0*", 4) ||
+        starts_with(d, size, "II+\0", 4) || starts_with(d, size, "MM\0+", 4)) {
+        return vitc_tiff_decode(d, size, name, out);
     }
     other = other_format(d, size);
     if (other) {

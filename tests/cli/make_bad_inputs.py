@@ -225,13 +225,29 @@ def make_images(images, out):
     body = b"WEBP" + vp8x + b"ANIM" + struct.pack("<I", 6) + bytes(6)
     put("huge.webp", b"RIFF" + struct.pack("<I", len(body)) + body)
     put("trunc.webp", b"RIFF\x24\0\0\0WEBPVP8L\x18\0\0\0\x2f\x07\xc0\x01\0\x07")
-    put("image.tif", b"II*\0\x08\0\0\0" + bytes(64))
+    put("image.tif", b"II*\0\x08\0\0\0" + bytes(64))  # a directory of no entries
+    # A TIFF declaring 60000x60000 8-bit gray in one 16-byte strip.
+    ifd = [(256, 4, 60000), (257, 4, 60000), (258, 3, 8), (259, 3, 1), (262, 3, 1),
+           (273, 4, 8 + 2 + 12 * 7 + 4), (279, 4, 16)]
+    put("huge.tif", b"II*\0\x08\0\0\0" + struct.pack("<H", len(ifd)) +
+        b"".join(struct.pack("<HHI", t, k, 1) + struct.pack("<I" if k == 4 else "<HH", v,
+                                                            *([] if k == 4 else [0]))
+                 for t, k, v in ifd) + bytes(4) + bytes(16))
+    put("trunc.tif", tiff_cut())
     put("image.heic", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic")
     put("huge.png", huge_png(100000, 100000))
     put("huge.jpg", resize_jpeg_sof(jpeg, 65000, 65000))
 
 
 # ---- .npy files ------------------------------------------------------------------------------
+
+
+def tiff_cut():
+    """An LZW TIFF (a committed fixture) cut in the middle of its strip."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../data/formats/rgb_lzw.tif")
+    with open(path, "rb") as f:
+        data = f.read()
+    return data[: len(data) // 2]
 
 
 def make_npy(out):

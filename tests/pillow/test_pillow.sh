@@ -33,7 +33,7 @@ elif nm "$BUILD/libvitc.a" 2>/dev/null | grep -q '__asan_\|__ubsan_'; then
 fi
 # shellcheck disable=SC2046
 if ! $CC -std=c11 -O1 $san -Iinclude -o "$tmp/decode_dump" tests/pillow/decode_dump.c \
-    "$BUILD/libvitc.a" $(pkg-config --libs libjpeg libpng jansson libexif libwebp libwebpdemux) -lpthread -lm; then
+    "$BUILD/libvitc.a" $(pkg-config --libs libjpeg libpng jansson libexif libwebp libwebpdemux libtiff-4) -lpthread -lm; then
     echo "FAIL: cannot build tests/pillow/decode_dump.c"
     echo "0 passed, 1 failed"
     exit 1

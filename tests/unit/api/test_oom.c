@@ -237,6 +237,9 @@ static void test_image_load(void)
         "tests/data/formats/orient6.webp", /* WebP + EXIF rotation */
         "tests/data/formats/trns.gif",     /* GIF, transparency */
         "tests/data/formats/p.bmp",        /* BMP palette */
+        "tests/data/formats/orient6.tif",  /* TIFF strips + orientation */
+        "tests/data/formats/tiled.tif",    /* TIFF tiles */
+        "tests/data/formats/p.tif",        /* TIFF palette */
     };
     for (size_t i = 0; i < sizeof images / sizeof images[0]; i++) {
         run_until_ok(images[i], call_image_load, (void *)images[i]);
