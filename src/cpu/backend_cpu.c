@@ -266,18 +266,18 @@ static vitc_status cpu_copy(struct vitc_be *be, float *dst, const float *src, si
 
 /* A linear is cut into blocks of at most mc rows x nc columns (the kernel
  * table's cache blocks), sized evenly so no block is a sliver: 197 rows and
- * mc = 96 give three blocks of 72, 72 and 53. Rows are cut finer when that
- * leaves fewer than LINEAR_TASKS_PER_THREAD tasks per thread: the threads
- * take tasks as they free up, so with a few tasks each they finish within
- * about one small task of each other, even when one was slowed down (by
- * the tail of the previous op, or a busy core); with one large task each,
- * any difference is waited out whole. The int8 table's blocks (104 rows x
- * all columns) made one image's linears two tasks; on 2 threads they are
- * now 7 of 32 rows or fewer. One thread keeps the table's blocks (on one
- * thread, the int8 linears measured ~1% slower cut in 4). Results do not depend
- * on the cut (a row's sums never depend on the other rows of its block,
+ * mc = 96 give three blocks of 72, 72 and 53. Rows are cut finer only when
+ * that leaves fewer than LINEAR_TASKS_PER_THREAD tasks per thread, so that
+ * every thread has work. More, smaller tasks balance better when a thread
+ * is slowed down, but every row block streams the whole weight slice
+ * again: the int8 table's 104-row blocks cut to 7 tasks of 32 rows made one
+ * ViT-B/16 image 8% slower on two threads of a quiet Zen 5 (batch 1, three
+ * builds alternated four times: 37.7-40.0 ms at 4 tasks per thread, 35.4-36.4
+ * at 2, 35.0-35.6 at 1; batch 8 and the fp32/bf16 tables, whose 24-row
+ * blocks already give 9 or more tasks, unchanged). Results do not depend on
+ * the cut (a row's sums never depend on the other rows of its block,
  * kernels.h), so they do not depend on the thread count either. */
-#define LINEAR_TASKS_PER_THREAD 4
+#define LINEAR_TASKS_PER_THREAD 1
 struct linear_job {
     const struct cpu_backend *b;
     const float *x;                       /* (M, K)            */

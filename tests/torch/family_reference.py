@@ -164,9 +164,10 @@ class Dinov2Embeddings(nn.Module):
         h0, w0 = height // self.P + 0.1, width // self.P + 0.1
         n = int(math.sqrt(num_positions))
         patch_pos = patch_pos.reshape(1, n, n, dim).permute(0, 3, 1, 2)
+        # In float32 whatever the weights' dtype, then back to it, as transformers does.
         patch_pos = F.interpolate(patch_pos.to(torch.float32),
                                   scale_factor=(float(h0 / n), float(w0 / n)),
-                                  mode="bicubic", align_corners=False)
+                                  mode="bicubic", align_corners=False).to(patch_pos.dtype)
         patch_pos = patch_pos.permute(0, 2, 3, 1).view(1, -1, dim)
         return torch.cat((cls_pos.unsqueeze(0), patch_pos), dim=1)
 
