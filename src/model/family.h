@@ -2,7 +2,7 @@
  *
  * family.h — each ViT-shaped family as data: its Hugging Face tensor
  * names and the graph options it needs (struct vitc_arch). Read only by the
- * loader (model/load.c), which stays the one place that knows HF names; a
+ * loader (weights.c), which stays the one place that knows HF names; a
  * new ViT-shaped family is a table entry here and a test. Model layer.
  */
 #ifndef VITC_MODEL_FAMILY_H

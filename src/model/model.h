@@ -138,7 +138,7 @@ struct vitc_model {
     char *dir;                   /* model directory, for messages        */
 };
 
-/* ---- the loader (load.c) ---- */
+/* ---- the loader (load.c, weights.c) ---- */
 
 /* Reads the model directory `dir` (config.json, model.safetensors,
  * preprocessor_config.json) into a new model with params p (already
@@ -150,5 +150,10 @@ vitc_status vitc_model_read(const char *dir, const vitc_model_params *p, struct 
 /* Frees what vitc_model_read made; a backend's prepared weights must be
  * released first. */
 void vitc_model_release(struct vitc_model *m);
+
+/* weights.c: m's weight views from its open checkpoint (m->st) for its
+ * config's family, every tensor checked, plus the graph options and the
+ * parameter count. Called once by vitc_model_read. */
+vitc_status vitc_model_load_weights(struct vitc_model *m);
 
 #endif /* VITC_MODEL_H */

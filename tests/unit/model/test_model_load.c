@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * test_model_load.c — loading model directories (src/model/load.c): the
+ * test_model_load.c — loading model directories (src/model/load.c, weights.c): the
  * fixture models with their info, labels and weights; F16, BF16, unaligned
  * and mixed re-encodings written here from the F32 fixture; one refusal per
  * kind of broken directory or checkpoint; and allocation-failure injection
