@@ -80,6 +80,11 @@ class Server:
     def stop(self, sig=signal.SIGTERM, timeout=60):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
+        return self.wait(timeout)
+
+    def wait(self, timeout=60):
+        """The exit status once the server ends by itself (killed after the bound). Sends
+        nothing: after a first SIGTERM, a second one ends `vitc serve` at once, by design."""
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
