@@ -23,12 +23,6 @@
 #define PRECISION_BITS VITC_RESAMPLE_PRECISION_BITS
 #define ROWS           4 /* rows per horizontal step */
 
-static inline uint8_t clip8(int ss)
-{
-    int v = ss >> PRECISION_BITS;
-    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
 /* ---- horizontal ---- */
 
 /* Tap j (0..4) of a 16-byte block as lanes R G B 0 of each 128-bit block. */
@@ -195,13 +189,12 @@ static void vertical_avx2(const uint8_t *src, size_t src_stride, uint8_t *dst, s
             }
             _mm_storel_epi64((__m128i *)(out + x), _mm256_castsi256_si128(narrow32(a, a, a, a)));
         }
-        for (; x < row_bytes; x++) {
-            int ss = 1 << (PRECISION_BITS - 1);
-            for (int y = 0; y < n; y++) {
-                ss += s[(size_t)y * src_stride + x] * k[y];
-            }
-            out[x] = clip8(ss);
-        }
+    }
+    /* The last row_bytes % 8 columns: the reference pass, on those columns only. */
+    int x8 = row_bytes & ~7;
+    if (x8 < row_bytes) {
+        vitc_resample_ref.vertical(src + x8, src_stride, dst + x8, dst_stride, row_bytes - x8,
+                                   out_height, c);
     }
 }
 
