@@ -30,6 +30,18 @@ vitc_status vitc_bmp_decode(const uint8_t *data, size_t size, const char *name, 
 /* TIFF (tiff.c) with libtiff: the first page, as Pillow 9.4 reads it. */
 vitc_status vitc_tiff_decode(const uint8_t *data, size_t size, const char *name, vitc_image **out);
 
+/* Pillow's cmyk2rgb (Convert.c) for one channel X (C, M or Y) of a CMYK
+ * pixel with black K: with nk = 255 - K and t = X*nk + 128,
+ * clip(nk - (((t >> 8) + t) >> 8)), its MULDIV255 rounding. The JPEG and
+ * TIFF decoders share it. */
+static inline uint8_t vitc_cmyk_channel(uint8_t x, uint8_t k)
+{
+    int nk = 255 - k;
+    int t = x * nk + 128;
+    int v = nk - (((t >> 8) + t) >> 8);
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
 /* The EXIF orientation (1..8) in a TIFF-structured EXIF block, with or
  * without the "Exif\0\0" prefix; 0 when absent or unreadable; -1 when an
  * allocation failed (the tag could not be looked for, not "absent"). */

@@ -70,17 +70,6 @@ static void src_term(j_decompress_ptr cinfo)
     (void)cinfo;
 }
 
-/* Pillow's cmyk2rgb (Convert.c) on an inverted ("CMYK;I") sample: with
- * nk = 255 - K and t = X*nk + 128, R = clip(nk - ((t >> 8) + t) >> 8) —
- * its MULDIV255 rounding — for X = C, M, Y. */
-static uint8_t cmyk_channel(uint8_t x, uint8_t k)
-{
-    int nk = 255 - k;
-    int t = x * nk + 128;
-    int v = nk - (((t >> 8) + t) >> 8);
-    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
 /* The first APP1 "Exif\0" segment, as JpegImagePlugin keeps the first. */
 static int find_orientation(j_decompress_ptr cinfo)
 {
@@ -190,9 +179,9 @@ static vitc_status run(struct jpeg_job *j, const uint8_t *data, size_t size)
                 /* Adobe files store CMYK inverted; Pillow's "CMYK;I"
                  * unpacker flips every sample back before converting. */
                 uint8_t k = 255 - s[3];
-                dst[0] = cmyk_channel(255 - s[0], k);
-                dst[1] = cmyk_channel(255 - s[1], k);
-                dst[2] = cmyk_channel(255 - s[2], k);
+                dst[0] = vitc_cmyk_channel(255 - s[0], k);
+                dst[1] = vitc_cmyk_channel(255 - s[1], k);
+                dst[2] = vitc_cmyk_channel(255 - s[2], k);
                 s += 4;
             }
         }

@@ -624,11 +624,8 @@ static void to_rgb(const uint8_t *px, enum mode m, const uint8_t pal[256][3], vi
             if (m == M_P || m == M_PA) {
                 memcpy(d, pal[px[0]], 3);
             } else if (m == M_CMYK) {
-                unsigned nk = 255u - px[3];
                 for (int c = 0; c < 3; c++) {
-                    unsigned t = px[c] * nk + 128;
-                    int v = (int)nk - (int)(((t >> 8) + t) >> 8);
-                    d[c] = (uint8_t)(v < 0 ? 0 : v);
+                    d[c] = vitc_cmyk_channel(px[c], px[3]);
                 }
             } else if (mode_bands(m) >= 3) {
                 memcpy(d, px, 3);
